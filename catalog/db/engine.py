@@ -1,0 +1,59 @@
+"""Engines for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from catalog.errors import BadInput
+
+
+def normalize_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// too, and use psycopg 3 for them."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise BadInput(f"malformed database URL {url!r}: use sqlite:///path/to/catalog.db or "
+                       "postgresql+psycopg://user@host:5432/dbname") from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BadInput(f"unsupported database {parsed.drivername!r}: use sqlite:/// or "
+                       "postgresql+psycopg://")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                  **kwargs)
+        _sqlite_setup(engine)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    return engine
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT and rollback of
+    # outer transactions; SQLAlchemy's documented workaround: turn it off, emit BEGIN ourselves.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,248 @@
+"""Queries: the only place SQL lives. Keyword-only helpers over a Connection the service
+layer owns (it owns the transaction)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Iterator, Sequence
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from catalog.db.records import (edge_json, field_from_row, grant_from_row, join_keys,
+                                rule_from_row)
+from catalog.db.tables import (CatalogState, ChangeRow, EdgeRow, FieldRow, GrantRow, RuleRow,
+                               TaxonomyEntry, TokenRow, utcnow)
+from catalog.domain.model import Edge, FieldRecord
+from catalog.domain.rules import PolicyRule
+
+F = FieldRow.__table__
+G = GrantRow.__table__
+E = EdgeRow.__table__
+R = RuleRow.__table__
+T = TaxonomyEntry.__table__
+S = CatalogState.__table__
+L = ChangeRow.__table__
+K = TokenRow.__table__
+CHUNK = 500  # bound on IN lists and insert batches
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# -- revision -------------------------------------------------------------------------------
+def ensure_state(*, conn: Connection) -> None:
+    if conn.execute(sa.select(S.c.id)).first() is None:
+        conn.execute(S.insert().values(id=1, revision=0))
+
+
+def bump_revision(*, conn: Connection) -> int:
+    """Take the writer's lock (the state row) and return the next revision."""
+    return conn.execute(S.update().values(revision=S.c.revision + 1)
+                        .returning(S.c.revision)).scalar_one()
+
+
+def current_revision(*, conn: Connection) -> int:
+    return conn.execute(sa.select(S.c.revision)).scalar() or 0
+
+
+# -- taxonomy and rules ---------------------------------------------------------------------
+def load_taxonomy_rows(*, conn: Connection) -> list:
+    return list(conn.execute(sa.select(T)))
+
+
+def upsert_taxonomy_entry(*, conn: Connection, kind: str, key: str, sensitivity: int | None,
+                          privacy: str | None, description: str | None) -> bool:
+    """Insert or update; True when something changed."""
+    row = conn.execute(sa.select(T).where(T.c.kind == kind, T.c.key == key)).first()
+    values = dict(sensitivity=sensitivity, privacy=privacy, description=description)
+    if row is None:
+        conn.execute(T.insert().values(kind=kind, key=key, **values))
+        return True
+    if (row.sensitivity, row.privacy, row.description) == (sensitivity, privacy, description):
+        return False
+    conn.execute(T.update().where(T.c.kind == kind, T.c.key == key).values(**values))
+    return True
+
+
+def load_rules(*, conn: Connection) -> list[PolicyRule]:
+    return [rule_from_row(r) for r in conn.execute(sa.select(R).order_by(R.c.key))]
+
+
+def upsert_rule(*, conn: Connection, rule: PolicyRule) -> None:
+    values = dict(effect=rule.effect, description=rule.description or None,
+                  min_sensitivity=rule.min_sensitivity,
+                  categories=join_keys(rule.categories), sources=join_keys(rule.sources),
+                  purposes=join_keys(rule.purposes), channels=join_keys(rule.channels))
+    if conn.execute(R.update().where(R.c.key == rule.key).values(**values)).rowcount == 0:
+        conn.execute(R.insert().values(key=rule.key, **values))
+
+
+def delete_rule(*, conn: Connection, key: str) -> bool:
+    return conn.execute(R.delete().where(R.c.key == key)).rowcount > 0
+
+
+# -- fields ---------------------------------------------------------------------------------
+def _grants_by_field(conn: Connection, ids: Sequence[int] | None) -> dict[int, list]:
+    out: dict[int, list] = defaultdict(list)
+    query = sa.select(G).order_by(G.c.field_id, G.c.purpose)
+    batches = [None] if ids is None else list(chunks(ids))
+    for batch in batches:
+        q = query if batch is None else query.where(G.c.field_id.in_(batch))
+        for row in conn.execute(q):
+            out[row.field_id].append(grant_from_row(row))
+    return out
+
+
+def load_fields(*, conn: Connection, names: Sequence[str] | None = None) -> list[FieldRecord]:
+    """All fields, or the named ones that exist, with their grants."""
+    rows = []
+    if names is None:
+        rows = list(conn.execute(sa.select(F)))
+    else:
+        for batch in chunks(list(names)):
+            rows.extend(conn.execute(sa.select(F).where(F.c.name.in_(batch))))
+    grants = _grants_by_field(conn, None if names is None else [r.id for r in rows])
+    return [field_from_row(r, tuple(grants.get(r.id, ()))) for r in rows]
+
+
+def field_ids(*, conn: Connection, names: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for batch in chunks(list(set(names))):
+        out.update(conn.execute(sa.select(F.c.name, F.c.id).where(F.c.name.in_(batch))).all())
+    return out
+
+
+def save_fields(*, conn: Connection, records: Sequence[FieldRecord],
+                ids: dict[str, int]) -> None:
+    """Insert new fields and update existing ones (ids holds the existing), grants replaced."""
+    now = utcnow()
+    new = [r for r in records if r.name not in ids]
+    for batch in chunks(new):
+        conn.execute(F.insert(), [_field_values(r) | {"created_at": now, "updated_at": now}
+                                  for r in batch])
+    for r in records:
+        if r.name in ids:
+            conn.execute(F.update().where(F.c.id == ids[r.name])
+                         .values(**_field_values(r), updated_at=now))
+    ids.update(field_ids(conn=conn, names=[r.name for r in new]))
+    changed = [ids[r.name] for r in records]
+    for batch in chunks(changed):
+        conn.execute(G.delete().where(G.c.field_id.in_(batch)))
+    grant_rows = [{"field_id": ids[r.name], "purpose": g.purpose,
+                   "channels": join_keys(g.channels), "requires_consent": g.requires_consent}
+                  for r in records for g in r.grants]
+    for batch in chunks(grant_rows):
+        conn.execute(G.insert(), list(batch))
+
+
+def _field_values(r: FieldRecord) -> dict:
+    return dict(name=r.name, category=r.category, source=r.source, owner=r.owner,
+                description=r.description, source_system=r.source_system,
+                deprecated=r.deprecated, revision=r.revision)
+
+
+def touch_fields(*, conn: Connection, names: Iterable[str], revision: int) -> None:
+    for batch in chunks(sorted(set(names))):
+        conn.execute(F.update().where(F.c.name.in_(batch)).values(revision=revision))
+
+
+# -- lineage --------------------------------------------------------------------------------
+def load_edges(*, conn: Connection) -> Iterator[Edge]:
+    up, down = F.alias("up"), F.alias("down")
+    q = (sa.select(up.c.name, down.c.name, E.c.transform)
+         .select_from(E.join(up, up.c.id == E.c.upstream_id)
+                      .join(down, down.c.id == E.c.downstream_id)))
+    for u, d, t in conn.execute(q):
+        yield Edge(u, d, t)
+
+
+def find_edges(*, conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict:
+    """The edges among pairs that exist now: (upstream, downstream) -> Edge."""
+    ids = field_ids(conn=conn, names=[n for p in pairs for n in p])
+    out = {}
+    for u, d in pairs:
+        if u in ids and d in ids:
+            row = conn.execute(sa.select(E.c.transform).where(
+                E.c.upstream_id == ids[u], E.c.downstream_id == ids[d])).first()
+            if row is not None:
+                out[(u, d)] = Edge(u, d, row.transform)
+    return out
+
+
+def insert_edges(*, conn: Connection, edges: Sequence[Edge], ids: dict[str, int]) -> None:
+    rows = [{"upstream_id": ids[e.upstream], "downstream_id": ids[e.downstream],
+             "transform": e.transform} for e in edges]
+    for batch in chunks(rows):
+        conn.execute(E.insert(), list(batch))
+
+
+def update_edge_transform(*, conn: Connection, edge: Edge, ids: dict[str, int]) -> None:
+    conn.execute(E.update().where(E.c.upstream_id == ids[edge.upstream],
+                                  E.c.downstream_id == ids[edge.downstream])
+                 .values(transform=edge.transform))
+
+
+def delete_edge(*, conn: Connection, upstream: str, downstream: str,
+                ids: dict[str, int]) -> bool:
+    return conn.execute(E.delete().where(E.c.upstream_id == ids[upstream],
+                                         E.c.downstream_id == ids[downstream])).rowcount > 0
+
+
+# -- change log -----------------------------------------------------------------------------
+def log_changes(*, conn: Connection, revision: int, actor: str, rows: Sequence[dict]) -> None:
+    """rows: dicts with action, entity, field, other, before, after (before/after as dicts)."""
+    now = utcnow()
+    values = [{"revision": revision, "at": now, "actor": actor, "action": r["action"],
+               "entity": r["entity"], "field": r.get("field"), "other": r.get("other"),
+               "before": _dump(r.get("before")), "after": _dump(r.get("after"))} for r in rows]
+    for batch in chunks(values):
+        conn.execute(L.insert(), list(batch))
+
+
+def _dump(value) -> str | None:
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def changes_since(*, conn: Connection, revision: int, upto: int | None = None) -> list:
+    q = sa.select(L.c.revision, L.c.entity, L.c.field, L.c.other).where(L.c.revision > revision)
+    if upto is not None:
+        q = q.where(L.c.revision <= upto)
+    return list(conn.execute(q.order_by(L.c.id)))
+
+
+def history(*, conn: Connection, field: str, first: int, after: int | None) -> list:
+    """Change-log rows touching a field, newest first, keyset-paginated by row id."""
+    q = sa.select(L).where(sa.or_(L.c.field == field, L.c.other == field))
+    if after is not None:
+        q = q.where(L.c.id < after)
+    return list(conn.execute(q.order_by(L.c.id.desc()).limit(first)))
+
+
+def edge_changes_json(edge: Edge) -> dict | None:
+    return edge_json(edge)
+
+
+# -- tokens ---------------------------------------------------------------------------------
+def insert_token(*, conn: Connection, token_hash: str, role: str, scope: str | None,
+                 name: str | None) -> int:
+    return conn.execute(K.insert().values(token_hash=token_hash, role=role, scope=scope,
+                                          name=name, created_at=utcnow())
+                        .returning(K.c.id)).scalar_one()
+
+
+def find_token(*, conn: Connection, token_hash: str):
+    return conn.execute(sa.select(K).where(K.c.token_hash == token_hash,
+                                           K.c.revoked_at.is_(None))).first()
+
+
+def list_tokens(*, conn: Connection) -> list:
+    return list(conn.execute(sa.select(K).order_by(K.c.id)))
+
+
+def revoke_token(*, conn: Connection, token_id: int) -> bool:
+    return conn.execute(K.update().where(K.c.id == token_id, K.c.revoked_at.is_(None))
+                        .values(revoked_at=utcnow())).rowcount > 0

@@ -1,0 +1,52 @@
+"""Plain records the domain works on. The db layer maps its rows to these; the API maps these
+to GraphQL types. Frozen, so the index can share them between threads without copying."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.domain.names import covers
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    purpose: str
+    channels: tuple[str, ...] | None = None  # None: every channel
+    requires_consent: bool = False
+
+    def covers_channel(self, channel: str) -> bool:
+        return self.channels is None or any(covers(c, channel) for c in self.channels)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRecord:
+    name: str
+    category: str
+    source: str
+    owner: str
+    description: str | None = None
+    source_system: str | None = None
+    deprecated: bool = False
+    grants: tuple[Grant, ...] = ()  # sorted by purpose, at most one per purpose
+    revision: int = 0
+
+    def grant_for(self, purpose: str) -> Grant | None:
+        for g in self.grants:
+            if g.purpose == purpose:
+                return g
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    upstream: str
+    downstream: str
+    transform: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageResult:
+    root: str
+    nodes: tuple[str, ...]  # root first, then by distance, then by name
+    edges: tuple[Edge, ...]
+    partial: bool

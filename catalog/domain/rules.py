@@ -1,0 +1,96 @@
+"""Policy rules as data (CONTRACT §4). A rule matches when every criterion it states matches;
+a list criterion matches when any listed key covers a value of the field or request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from catalog.domain.names import check_taxonomy_key, covers
+from catalog.errors import BadInput
+
+EFFECTS = ("DENY", "REQUIRE_CONSENT")
+CRITERIA = ("categories", "sources", "purposes", "channels")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    key: str
+    effect: str
+    description: str = ""
+    min_sensitivity: int | None = None
+    categories: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    purposes: tuple[str, ...] | None = None
+    channels: tuple[str, ...] | None = None
+
+    def matches(self, *, categories: Iterable[str], sources: Iterable[str], sensitivity: int,
+                purpose: str, channel: str) -> bool:
+        if self.min_sensitivity is not None and sensitivity < self.min_sensitivity:
+            return False
+        if self.purposes is not None and not _any_covers(self.purposes, (purpose,)):
+            return False
+        if self.channels is not None and not _any_covers(self.channels, (channel,)):
+            return False
+        if self.categories is not None and not _any_covers(self.categories, categories):
+            return False
+        if self.sources is not None and not _any_covers(self.sources, sources):
+            return False
+        return True
+
+    def explain(self) -> str:
+        parts = []
+        if self.min_sensitivity is not None:
+            parts.append(f"sensitivity >= {self.min_sensitivity}")
+        for name in CRITERIA:
+            keys = getattr(self, name)
+            if keys is not None:
+                parts.append(f"{name[:-1] if name != 'categories' else 'category'} in "
+                             + ", ".join(keys))
+        return "; ".join(parts) or "always"
+
+
+def _any_covers(listed: tuple[str, ...], values: Iterable[str]) -> bool:
+    return any(covers(k, v) for v in values for k in listed)
+
+
+def rule_from_spec(key: str, spec: Mapping[str, object], taxonomy=None) -> PolicyRule:
+    """Build a rule from its YAML/GraphQL form, checking every key against the taxonomy."""
+    check_taxonomy_key(key.replace("-", "_"), "rule key")
+    effect = spec.get("effect")
+    if effect not in EFFECTS:
+        raise BadInput(f"rule {key!r}: effect must be DENY or REQUIRE_CONSENT, not {effect!r}")
+    unknown = set(spec) - {"effect", "description", "min_sensitivity", *CRITERIA}
+    if unknown:
+        raise BadInput(f"rule {key!r}: unknown criteria {sorted(unknown)}; use min_sensitivity, "
+                       + ", ".join(CRITERIA))
+    sens = spec.get("min_sensitivity")
+    if sens is not None and (not isinstance(sens, int) or isinstance(sens, bool)
+                             or not 1 <= sens <= 4):
+        raise BadInput(f"rule {key!r}: min_sensitivity must be 1-4, not {sens!r}")
+    lists: dict[str, tuple[str, ...] | None] = {}
+    for name in CRITERIA:
+        value = spec.get(name)
+        if value is None:
+            lists[name] = None
+            continue
+        if isinstance(value, str) or not value:
+            raise BadInput(f"rule {key!r}: {name} must be a non-empty list of keys")
+        kind = {"categories": "category", "sources": "source", "purposes": "purpose",
+                "channels": "channel"}[name]
+        lists[name] = tuple(sorted({taxonomy.require(kind, v) if taxonomy else
+                                    check_taxonomy_key(v, kind) for v in value}))
+    return PolicyRule(key=key, effect=str(effect), description=str(spec.get("description") or ""),
+                      min_sensitivity=sens, **lists)  # type: ignore[arg-type]
+
+
+def rule_to_spec(rule: PolicyRule) -> dict[str, object]:
+    spec: dict[str, object] = {"effect": rule.effect}
+    if rule.description:
+        spec["description"] = rule.description
+    if rule.min_sensitivity is not None:
+        spec["min_sensitivity"] = rule.min_sensitivity
+    for name in CRITERIA:
+        if getattr(rule, name) is not None:
+            spec[name] = list(getattr(rule, name))
+    return spec

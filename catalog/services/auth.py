@@ -1,0 +1,140 @@
+"""Tokens, principals and what each role may do (CONTRACT §7). Every service operation calls
+`require` before it reads or writes, so a resolver that forgets cannot open a hole."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from catalog.db import repo
+from catalog.errors import BadInput, Forbidden, Unauthenticated
+
+ROLES = ("admin", "owner", "reviewer", "pipeline")
+SCOPE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,512}$")
+
+# What each role may do; owner writes are further limited to its scope.
+RIGHTS = {
+    "admin": {"check", "field", "read", "write", "manage_rules", "manage_tokens",
+              "manage_taxonomy"},
+    "owner": {"check", "field", "read", "write"},
+    "reviewer": {"check", "field", "read", "manage_rules"},
+    "pipeline": {"check", "field"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    role: str
+    scope: str | None = None
+    name: str | None = None
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        who = self.name or (f"token {self.token_id}" if self.token_id else "system")
+        return f"{who} ({self.role}{' ' + self.scope if self.scope else ''})"
+
+
+SYSTEM = Principal("admin", name="catalog-cli")
+
+
+def require(principal: Principal | None, action: str, field: str | None = None) -> None:
+    """Raise unless principal may do action (on field, for writes)."""
+    if principal is None:
+        raise Unauthenticated("no valid token: send 'Authorization: Bearer <token>'")
+    if action not in RIGHTS.get(principal.role, ()):
+        raise Forbidden(f"role {principal.role} may not {_ACTION_TEXT.get(action, action)}")
+    if action == "write" and principal.role == "owner":
+        if field is None or not principal.scope or not field.startswith(principal.scope):
+            raise Forbidden(f"owner scope {principal.scope!r} does not cover {field!r}: an "
+                            "owner changes only fields whose name starts with its scope")
+
+
+_ACTION_TEXT = {
+    "read": "read lineage, history or rules (pipelines may check and read fields only)",
+    "write": "change fields or lineage",
+    "manage_rules": "manage policy rules",
+    "manage_tokens": "manage tokens",
+    "manage_taxonomy": "manage the taxonomy",
+}
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256-bit random, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_role_scope(role: str, scope: str | None) -> None:
+    if role not in ROLES:
+        raise BadInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if role == "owner" and not scope:
+        raise BadInput("an owner token needs --scope, a field-name prefix such as 'crm.'")
+    if role != "owner" and scope:
+        raise BadInput(f"--scope applies to owner tokens only, not {role}")
+    if scope is not None and not SCOPE_RE.match(scope):
+        raise BadInput(f"invalid scope {scope!r}: use a field-name prefix such as 'crm.'")
+
+
+def create_token(cat, principal: Principal, *, role: str, scope: str | None = None,
+                 name: str | None = None) -> tuple[int, str]:
+    """A new token: (id, plaintext). Only its hash is stored."""
+    require(principal, "manage_tokens")
+    check_role_scope(role, scope)
+    token = "pc_" + secrets.token_urlsafe(32)
+    with cat.write(principal.actor) as txn:
+        token_id = repo.insert_token(conn=txn.conn, token_hash=hash_token(token), role=role,
+                                     scope=scope, name=name)
+        txn.log.append({"action": "create_token", "entity": "token",
+                        "after": {"id": token_id, "role": role, "scope": scope, "name": name}})
+    return token_id, token
+
+
+def revoke_token(cat, principal: Principal, token_id: int) -> bool:
+    require(principal, "manage_tokens")
+    with cat.write(principal.actor) as txn:
+        done = repo.revoke_token(conn=txn.conn, token_id=token_id)
+        if done:
+            txn.log.append({"action": "revoke_token", "entity": "token",
+                            "before": {"id": token_id}})
+    cat.authenticator.forget()
+    return done
+
+
+class Authenticator:
+    """Token -> principal, cached briefly so a check costs no database round trip; a revoked
+    token stops working within `ttl` seconds on other processes, at once on this one."""
+
+    def __init__(self, engine, ttl: float = 5.0) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, header_or_token: str | None) -> Principal:
+        token = (header_or_token or "").strip()
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        if not token or len(token) > 200:
+            raise Unauthenticated("no valid token: send 'Authorization: Bearer <token>'")
+        now = time.monotonic()
+        hit = self._cache.get(token)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self.engine.connect() as conn:
+            row = repo.find_token(conn=conn, token_hash=hash_token(token))
+        if row is None:
+            raise Unauthenticated("invalid or revoked token: ask an admin for a new one")
+        principal = Principal(row.role, row.scope, row.name, row.id)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (principal, now + self.ttl)
+        return principal
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()

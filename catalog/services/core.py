@@ -1,0 +1,251 @@
+"""The catalog service core: owns the engine, the in-memory index, transactions and freshness.
+
+Writes are serialized across processes by the catalog_state row, which each write transaction
+updates first (PostgreSQL row lock; SQLite's writer lock). Inside that lock the index is first
+brought up to the previous revision from the change log, so validation (cycles, existence)
+sees every other process's commits. The index is updated only after the commit.
+
+Freshness: a check with atLeastRevision r is answered only from an index at revision >= r; the
+index catches up from the change log, waiting up to `revision_wait` seconds. Plain checks see
+other processes' writes within `sync_interval` seconds (a background thread in the server; an
+inline catch-up elsewhere).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from sqlalchemy.engine import Connection, Engine
+
+from catalog.db import repo
+from catalog.db.engine import is_sqlite, make_engine
+from catalog.domain.index import CatalogIndex
+from catalog.domain.model import Edge, FieldRecord
+from catalog.domain.taxonomy import Taxonomy
+from catalog.errors import Conflict
+from catalog.services.auth import Authenticator
+from catalog.settings import Settings, get_settings
+
+log = logging.getLogger("catalog")
+
+
+@dataclass
+class Txn:
+    """One write transaction: its connection, revision, and what it changed."""
+
+    conn: Connection
+    revision: int
+    actor: str
+    log: list[dict] = field(default_factory=list)
+    fields: dict[str, FieldRecord] = field(default_factory=dict)
+    add_edges: list[Edge] = field(default_factory=list)
+    remove_edges: list[tuple[str, str]] = field(default_factory=list)
+    rules_changed: bool = False
+    taxonomy_changed: bool = False
+    touched: set[str] = field(default_factory=set)  # fields whose revision moves (edges)
+
+
+class Catalog:
+    def __init__(self, engine: Engine | None = None, *, settings: Settings | None = None,
+                 database_url: str | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.engine = engine or make_engine(database_url or self.settings.database_url)
+        self._lock = threading.RLock()
+        self._synced_at = 0.0
+        self._index: CatalogIndex | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.authenticator = Authenticator(self.engine, ttl=self.settings.token_cache_seconds)
+
+    # -- index ---------------------------------------------------------------------------
+    @property
+    def index(self) -> CatalogIndex:
+        if self._index is None:
+            self.reload()
+        return self._index  # type: ignore[return-value]
+
+    def reload(self) -> None:
+        """Build the index from the database, from one consistent snapshot."""
+        with self._lock, self._snapshot() as conn:
+            revision = repo.current_revision(conn=conn)
+            taxonomy = load_taxonomy(conn)
+            rules = repo.load_rules(conn=conn)
+            fields = repo.load_fields(conn=conn)
+            edges = list(repo.load_edges(conn=conn))
+            self._index = CatalogIndex.build(taxonomy, rules, fields, edges, revision)
+            self._synced_at = time.monotonic()
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        conn = self.engine.connect()
+        if not is_sqlite(self.engine):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.close()
+
+    def sync(self, *, block: bool = True, timeout: float = -1) -> None:
+        """Bring the index up to the database's revision from the change log."""
+        if not self._lock.acquire(blocking=block, timeout=timeout if block else -1):
+            return
+        try:
+            if self._index is None:
+                self.reload()
+                return
+            with self._snapshot() as conn:
+                self._catch_up(conn, repo.current_revision(conn=conn))
+            self._synced_at = time.monotonic()
+        finally:
+            self._lock.release()
+
+    def _catch_up(self, conn: Connection, upto: int) -> None:
+        index = self.index
+        if index.revision >= upto:
+            return
+        rows = repo.changes_since(conn=conn, revision=index.revision, upto=upto)
+        names: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
+        rules = taxonomy = False
+        for row in rows:
+            if row.entity == "field":
+                names.add(row.field)
+            elif row.entity == "edge":
+                pairs.add((row.other, row.field))
+                names.update((row.other, row.field))  # their revision moved
+            elif row.entity == "rule":
+                rules = True
+            elif row.entity == "taxonomy":
+                taxonomy = True
+        existing = repo.find_edges(conn=conn, pairs=sorted(pairs))
+        index.apply(
+            taxonomy=load_taxonomy(conn) if taxonomy else None,
+            rules=repo.load_rules(conn=conn) if rules else None,
+            fields=repo.load_fields(conn=conn, names=sorted(names)),
+            add_edges=[existing[p] for p in sorted(existing)],
+            remove_edges=[p for p in sorted(pairs) if p not in existing],
+            revision=upto,
+        )
+
+    def fresh(self, at_least: int | None = None) -> None:
+        """Make sure the index may answer: at >= at_least, or recent enough."""
+        if at_least is None:
+            if self._thread is None and \
+                    time.monotonic() - self._synced_at > self.settings.sync_interval:
+                self.sync(block=False)
+            return
+        if self.index.revision >= at_least:
+            return
+        deadline = time.monotonic() + self.settings.revision_wait
+        while True:
+            self.sync(block=True, timeout=max(0.01, deadline - time.monotonic()))
+            if self.index.revision >= at_least:
+                return
+            if time.monotonic() >= deadline:
+                raise Conflict(f"catalog at revision {self.index.revision}, {at_least} not "
+                               f"reached within {self.settings.revision_wait:g} s: ask for a "
+                               "revision a write has returned")
+            time.sleep(0.05)
+
+    def start_background_sync(self) -> None:
+        """Pick up other processes' writes every sync_interval seconds, off the request path."""
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.settings.sync_interval):
+                try:
+                    self.sync(block=False)
+                except Exception:  # keep syncing; the next round may reach the database
+                    log.exception("background sync failed")
+
+        self._thread = threading.Thread(target=loop, name="catalog-sync", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self.engine.dispose()
+
+    # -- writing -------------------------------------------------------------------------
+    @contextmanager
+    def write(self, actor: str) -> Iterator[Txn]:
+        """A write transaction. Commits only if the body recorded a change; then updates the
+        index. A body that raises changes nothing."""
+        with self._lock:
+            index = self.index
+            conn = self.engine.connect()
+            try:
+                trans = conn.begin()
+                try:
+                    revision = repo.bump_revision(conn=conn)
+                    self._catch_up(conn, revision - 1)
+                    txn = Txn(conn, revision, actor)
+                    yield txn
+                    if not txn.log:
+                        trans.rollback()
+                        return
+                    repo.touch_fields(conn=conn, names=txn.touched - set(txn.fields),
+                                      revision=revision)
+                    repo.log_changes(conn=conn, revision=revision, actor=actor, rows=txn.log)
+                    trans.commit()
+                except BaseException:
+                    if trans.is_active:
+                        trans.rollback()
+                    raise
+            finally:
+                conn.close()
+            try:
+                touched = repo_free_touch(index, txn)
+                index.apply(
+                    taxonomy=txn_taxonomy(self, txn), rules=txn_rules(self, txn),
+                    fields=[*txn.fields.values(), *touched],
+                    add_edges=txn.add_edges, remove_edges=txn.remove_edges, revision=revision)
+            except Exception:  # the commit stands; rebuild rather than serve a wrong index
+                log.exception("index update failed after commit; rebuilding")
+                self.reload()
+
+
+def repo_free_touch(index: CatalogIndex, txn: Txn) -> list[FieldRecord]:
+    """Records of fields whose revision moved because an edge of theirs changed."""
+    from dataclasses import replace
+    out = []
+    for name in txn.touched - set(txn.fields):
+        rec = index.get(name)
+        if rec is not None:
+            out.append(replace(rec, revision=txn.revision))
+    return out
+
+
+def txn_rules(cat: Catalog, txn: Txn):
+    if not txn.rules_changed:
+        return None
+    with cat.engine.connect() as conn:
+        return repo.load_rules(conn=conn)
+
+
+def txn_taxonomy(cat: Catalog, txn: Txn):
+    if not txn.taxonomy_changed:
+        return None
+    with cat.engine.connect() as conn:
+        return load_taxonomy(conn)
+
+
+def load_taxonomy(conn: Connection) -> Taxonomy:
+    rows = repo.load_taxonomy_rows(conn=conn)
+    by_kind: dict[str, dict] = {"category": {}, "purpose": {}, "channel": {}, "source": {}}
+    descriptions = {}
+    for r in rows:
+        by_kind[r.kind][r.key] = r.sensitivity if r.kind == "category" else r.privacy
+        if r.description:
+            descriptions[(r.kind, r.key)] = r.description
+    return Taxonomy.build(categories=by_kind["category"], purposes=list(by_kind["purpose"]),
+                          channels=by_kind["channel"], sources=list(by_kind["source"]),
+                          descriptions=descriptions)

@@ -1,0 +1,146 @@
+"""Use cases on fields: register (one or many, all or nothing), deprecate, grant, revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from catalog.db import repo
+from catalog.db.records import field_json
+from catalog.domain.model import FieldRecord, Grant
+from catalog.domain.names import check_field_name
+from catalog.errors import BadInput, NotFound
+from catalog.services.auth import Principal, require
+from catalog.services.core import Catalog
+
+MAX_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    """What a caller gives; None means 'keep what is there' (required for a new field)."""
+
+    name: str
+    category: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    source_system: str | None = None
+    grants: tuple[Grant, ...] | None = None
+
+
+def check_batch(items: list, what: str) -> None:
+    if len(items) > MAX_BATCH:
+        raise BadInput(f"{len(items)} {what} in one call: send at most {MAX_BATCH:,} per call")
+
+
+def register_fields(cat: Catalog, principal: Principal,
+                    inputs: list[FieldInput]) -> list[FieldRecord]:
+    """Create or update fields, all or nothing. Returns them in input order."""
+    check_batch(inputs, "fields")
+    seen: set[str] = set()
+    for item in inputs:
+        check_field_name(item.name)
+        if item.name in seen:
+            raise BadInput(f"field {item.name} appears twice in one call: give each field once")
+        seen.add(item.name)
+        require(principal, "write", item.name)
+    with cat.write(principal.actor) as txn:
+        index = cat.index
+        records = []
+        for item in inputs:
+            before = index.get(item.name)
+            rec = _merge(before, item, txn.revision)
+            index.validate_record(rec)
+            records.append((before, rec))
+        changed = [(b, r) for b, r in records if b is None or replace(b, revision=0)
+                   != replace(r, revision=0)]
+        if changed:
+            ids = repo.field_ids(conn=txn.conn, names=[r.name for b, r in changed if b])
+            repo.save_fields(conn=txn.conn, records=[r for _, r in changed], ids=ids)
+            for b, r in changed:
+                txn.fields[r.name] = r
+                txn.log.append({"action": "register" if b is None else "update",
+                                "entity": "field", "field": r.name,
+                                "before": field_json(b), "after": field_json(r)})
+    return [txn.fields.get(r.name) or index.get(r.name) or r for _, r in records]
+
+
+def _merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:
+    if before is None:
+        missing = [k for k in ("category", "source", "owner") if getattr(item, k) is None]
+        if missing:
+            raise BadInput(f"new field {item.name} needs {', '.join(missing)}")
+        grants = tuple(sorted(item.grants or (), key=lambda g: g.purpose))
+        return FieldRecord(name=item.name, category=item.category, source=item.source,
+                           owner=item.owner, description=item.description,
+                           source_system=item.source_system, grants=grants, revision=revision)
+    given = {k: getattr(item, k) for k in ("category", "source", "owner", "description",
+                                           "source_system") if getattr(item, k) is not None}
+    if item.grants is not None:
+        given["grants"] = tuple(sorted(item.grants, key=lambda g: g.purpose))
+    return replace(before, **given, revision=revision)
+
+
+def _existing(cat: Catalog, name: str) -> FieldRecord:
+    rec = cat.index.get(name)
+    if rec is None:
+        raise NotFound(f"field {name!r} is not in the catalog: register it first")
+    return rec
+
+
+def _save_one(cat: Catalog, principal: Principal, name: str, action: str, change) -> FieldRecord:
+    """Apply change(record) -> new record (or None: nothing to do) to one field."""
+    require(principal, "write", name)
+    with cat.write(principal.actor) as txn:
+        before = _existing(cat, name)
+        after = change(before)
+        if after is None:
+            return before
+        after = replace(after, revision=txn.revision)
+        cat.index.validate_record(after)
+        repo.save_fields(conn=txn.conn, records=[after],
+                         ids=repo.field_ids(conn=txn.conn, names=[name]))
+        txn.fields[name] = after
+        txn.log.append({"action": action, "entity": "field", "field": name,
+                        "before": field_json(before), "after": field_json(after)})
+    return after
+
+
+def deprecate_field(cat: Catalog, principal: Principal, name: str) -> FieldRecord:
+    return _save_one(cat, principal, name, "deprecate",
+                     lambda rec: None if rec.deprecated else replace(rec, deprecated=True))
+
+
+def grant_purpose(cat: Catalog, principal: Principal, name: str, grant: Grant) -> FieldRecord:
+    cat.index.taxonomy.require("purpose", grant.purpose)
+    for c in grant.channels or ():
+        cat.index.taxonomy.require("channel", c)
+
+    def change(rec: FieldRecord) -> FieldRecord | None:
+        if rec.grant_for(grant.purpose) == grant:
+            return None
+        others = [g for g in rec.grants if g.purpose != grant.purpose]
+        return replace(rec, grants=tuple(sorted([*others, grant], key=lambda g: g.purpose)))
+
+    return _save_one(cat, principal, name, "grant", change)
+
+
+def revoke_purpose(cat: Catalog, principal: Principal, name: str, purpose: str) -> FieldRecord:
+    cat.index.taxonomy.require("purpose", purpose)
+
+    def change(rec: FieldRecord) -> FieldRecord:
+        if rec.grant_for(purpose) is None:
+            raise NotFound(f"field {name} has no grant for {purpose}; its grants: "
+                           + (", ".join(g.purpose for g in rec.grants) or "none"))
+        return replace(rec, grants=tuple(g for g in rec.grants if g.purpose != purpose))
+
+    return _save_one(cat, principal, name, "revoke", change)
+
+
+def normalize_grant(purpose: str, channels, requires_consent: bool | None) -> Grant:
+    if channels is not None:
+        channels = tuple(sorted(set(channels)))
+        if not channels:
+            raise BadInput(f"grant {purpose}: channels must not be empty; omit it to allow "
+                           "every channel")
+    return Grant(purpose, channels, bool(requires_consent))
