@@ -246,3 +246,24 @@ def list_tokens(*, conn: Connection) -> list:
 def revoke_token(*, conn: Connection, token_id: int) -> bool:
     return conn.execute(K.update().where(K.c.id == token_id, K.c.revoked_at.is_(None))
                         .values(revoked_at=utcnow())).rowcount > 0
+
+
+def field_names_page(*, conn: Connection, category: str | None, purpose: str | None,
+                     source: str | None, owner: str | None, prefix: str | None,
+                     after: str | None, first: int) -> list[str]:
+    """Names of fields matching every given filter, by name, after a name; keys cover the
+    keys below them (category 'tracking' finds 'tracking.location')."""
+    q = sa.select(F.c.name)
+    for col, key in ((F.c.category, category), (F.c.source, source)):
+        if key is not None:
+            q = q.where(sa.or_(col == key, col.startswith(key + ".", autoescape=True)))
+    if owner is not None:
+        q = q.where(F.c.owner == owner)
+    if prefix is not None:
+        q = q.where(F.c.name.startswith(prefix, autoescape=True))
+    if purpose is not None:
+        q = q.where(F.c.id.in_(sa.select(G.c.field_id).where(sa.or_(
+            G.c.purpose == purpose, G.c.purpose.startswith(purpose + ".", autoescape=True)))))
+    if after is not None:
+        q = q.where(F.c.name > after)
+    return list(conn.execute(q.order_by(F.c.name).limit(first)).scalars())

@@ -78,6 +78,8 @@ class CatalogIndex:
                       for i, p in enumerate(purposes) for j, c in enumerate(channels)}
         self._all = (1 << len(self._cell)) - 1
         self._masks: dict[tuple[Grant, ...], tuple[int, int]] = {}
+        # Rule hits depend on sensitivities, which the taxonomy resolves: drop them too.
+        self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
 
     def _set_rules(self, rules: Iterable[PolicyRule]) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.key))

@@ -118,38 +118,40 @@ class LineageGraph:
     # -- traversal ---------------------------------------------------------------------------
     def lineage(self, root: str, direction: str, depth: int,
                 max_nodes: int = MAX_NODES) -> LineageResult:
-        """Nodes within `depth` edges of root, upstream, downstream or both; root first.
-        Cut at max_nodes (partial=True)."""
+        """Nodes within `depth` edges of root, upstream, downstream or both: root first, then
+        by distance, then by name. Cut at max_nodes (partial=True)."""
         nodes = [root]
         seen = {root}
         edges: list[Edge] = []
         partial = False
-        ways = []
+        frontiers: list[tuple[bool, list[str]]] = []  # (upstream?, nodes at the last distance)
         if direction in ("UPSTREAM", "BOTH"):
-            ways.append(self.g.pred)
+            frontiers.append((True, [root]))
         if direction in ("DOWNSTREAM", "BOTH"):
-            ways.append(self.g.succ)
-        for adj in ways:
-            up = adj is self.g.pred
-            level = [root]
-            local = {root}
-            for _ in range(depth):
-                nxt = []
+            frontiers.append((False, [root]))
+        for _ in range(depth):
+            # Nodes one edge further out, in either direction (a DAG has no node both up- and
+            # downstream of root); admitted by name, so the cut is deterministic.
+            found: dict[str, list[bool]] = {}
+            for up, level in frontiers:
+                adj = self.g.pred if up else self.g.succ
                 for node in level:
                     for other in sorted(adj[node]):
-                        if other not in seen:
-                            if len(nodes) >= max_nodes:
-                                partial = True
-                                continue
-                            seen.add(other)
-                            nodes.append(other)
-                        if other not in local:
-                            local.add(other)
-                            nxt.append(other)
                         u, d = (other, node) if up else (node, other)
                         edges.append(Edge(u, d, self.g.edges[u, d].get("transform")))
-                level = nxt
-                if not level:
+                        if other not in seen:
+                            found.setdefault(other, []).append(up)
+            nxt: dict[bool, list[str]] = {up: [] for up, _ in frontiers}
+            for other in sorted(found):
+                if len(nodes) >= max_nodes:
+                    partial = True
                     break
+                seen.add(other)
+                nodes.append(other)
+                for up in dict.fromkeys(found[other]):
+                    nxt[up].append(other)
+            frontiers = [(up, nxt[up]) for up, _ in frontiers if nxt[up]]
+            if not frontiers:
+                break
         edges = [e for e in dict.fromkeys(edges) if e.upstream in seen and e.downstream in seen]
         return LineageResult(root, tuple(nodes), tuple(edges), partial)

@@ -7,8 +7,8 @@ import re
 from catalog.errors import BadInput
 
 _SEGMENT = r"[A-Za-z0-9_-]{1,128}"
-FIELD_NAME_RE = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT}){{2,}}$")
-TAXONOMY_KEY_RE = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$")
+FIELD_NAME_RE = re.compile(rf"^{_SEGMENT}(?:\.{_SEGMENT}){{2,}}\Z")
+TAXONOMY_KEY_RE = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*\Z")
 MAX_FIELD_NAME = 512
 MAX_KEY = 200
 

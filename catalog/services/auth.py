@@ -114,10 +114,20 @@ class Authenticator:
         self._cache: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, header_or_token: str | None) -> Principal:
+    @staticmethod
+    def _token(header_or_token: str | None) -> str:
         token = (header_or_token or "").strip()
-        if token.lower().startswith("bearer "):
+        if token[:7].lower() == "bearer ":
             token = token[7:].strip()
+        return token
+
+    def cached(self, header_or_token: str | None) -> Principal | None:
+        """The principal if the token was verified within ttl; no I/O."""
+        hit = self._cache.get(self._token(header_or_token))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    def authenticate(self, header_or_token: str | None) -> Principal:
+        token = self._token(header_or_token)
         if not token or len(token) > 200:
             raise Unauthenticated("no valid token: send 'Authorization: Bearer <token>'")
         now = time.monotonic()
@@ -138,3 +148,9 @@ class Authenticator:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def list_tokens(cat, principal: Principal) -> list:
+    require(principal, "manage_tokens")
+    with cat.engine.connect() as conn:
+        return repo.list_tokens(conn=conn)

@@ -1,0 +1,112 @@
+"""Query resolvers: translate arguments, call services, translate back."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from catalog.api.graphql import types as t
+from catalog.api.graphql.context import off_loop
+from catalog.services import browse, checks, lineage, policy
+from catalog.services.auth import require
+
+
+def _needs_wait(info: Info, at_least: int | None) -> bool:
+    return at_least is not None and info.context.catalog.index.revision < at_least
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="May field be used for purpose in channel? With its proof.")
+    async def check(self, info: Info, field: str, purpose: str, channel: str,
+                    at_least_revision: int | None = None) -> t.Decision:
+        ctx = info.context
+        args = (ctx.catalog, ctx.principal, field, purpose, channel, at_least_revision)
+        if _needs_wait(info, at_least_revision):
+            return t.Decision.of(await off_loop(checks.check, *args))
+        return t.Decision.of(checks.check(*args))
+
+    @strawberry.field(description="Many checks at once (up to 10,000), in request order.")
+    async def check_many(self, info: Info, requests: list[t.CheckInput],
+                         at_least_revision: int | None = None) -> list[t.Decision]:
+        ctx = info.context
+        reqs = [(r.field, r.purpose, r.channel) for r in requests]
+        args = (ctx.catalog, ctx.principal, reqs, at_least_revision)
+        if _needs_wait(info, at_least_revision):
+            out = await off_loop(checks.check_many, *args)
+        else:
+            out = checks.check_many(*args)
+        return [t.Decision.of(x) for x in out]
+
+    @strawberry.field(description="A field by name; null for any name the catalog lacks.")
+    def field(self, info: Info, name: str) -> t.Field | None:
+        rec = checks.get_field(info.context.catalog, info.context.principal, name)
+        return t.Field.of(rec) if rec is not None else None
+
+    @strawberry.field(description="Lineage around a field; depth 1-50, cut at 10,000 nodes.")
+    def lineage(self, info: Info, field: str,
+                direction: t.LineageDirection = t.LineageDirection.UPSTREAM,
+                depth: int = 10) -> t.Lineage:
+        cat = info.context.catalog
+        result = lineage.lineage(cat, info.context.principal, field, direction.value, depth)
+        return t.Lineage.of(result, cat.index)
+
+    @strawberry.field(description="Fields by filters (keys cover keys below them), by name.")
+    async def fields(self, info: Info, category: str | None = None,
+                     purpose: str | None = None, source: str | None = None,
+                     owner: str | None = None, name_prefix: str | None = None,
+                     first: int = 50, after: str | None = None) -> t.FieldConnection:
+        records, cursor, more = await off_loop(
+            browse.fields_page, info.context.catalog, info.context.principal,
+            category=category, purpose=purpose, source=source, owner=owner,
+            prefix=name_prefix, first=first, after=after)
+        return t.FieldConnection(nodes=[t.Field.of(r) for r in records],
+                                 page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
+
+    @strawberry.field(description="Changes to a field (its grants and edges too), newest first.")
+    async def history(self, info: Info, field: str, first: int = 20,
+                      after: str | None = None) -> t.HistoryConnection:
+        entries, cursor, more = await off_loop(browse.history_page, info.context.catalog,
+                                               info.context.principal, field, first, after)
+        return t.HistoryConnection(
+            entries=[t.ChangeEntry(**{**e, "id": strawberry.ID(str(e["id"]))})
+                     for e in entries],
+            page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
+
+    @strawberry.field(description="Every purpose x channel decision for one field.")
+    def usage_matrix(self, info: Info, field: str) -> list[t.Decision]:
+        out = checks.usage_matrix(info.context.catalog, info.context.principal, field)
+        return [t.Decision.of(x) for x in out]
+
+    @strawberry.field
+    def taxonomy(self, info: Info) -> t.Taxonomy:
+        require(info.context.principal, "read")
+        tax = info.context.catalog.index.taxonomy
+        desc = tax.descriptions.get
+        return t.Taxonomy(
+            categories=[t.Category(key=k, sensitivity=v, description=desc(("category", k)))
+                        for k, v in sorted(tax.categories.items())],
+            purposes=[t.TaxonomyKey(key=k, description=desc(("purpose", k)))
+                      for k in sorted(tax.purposes)],
+            channels=[t.Channel(key=k, privacy=v, description=desc(("channel", k)))
+                      for k, v in sorted(tax.channels.items())],
+            sources=[t.TaxonomyKey(key=k, description=desc(("source", k)))
+                     for k in sorted(tax.sources)])
+
+    @strawberry.field
+    def policy_rules(self, info: Info) -> list[t.PolicyRule]:
+        return [t.PolicyRule.of(r) for r in
+                policy.list_rules(info.context.catalog, info.context.principal)]
+
+    @strawberry.field(description="The catalog revision this worker's index reflects.")
+    def revision(self, info: Info) -> int:
+        require(info.context.principal, "field")
+        info.context.catalog.fresh()
+        return info.context.catalog.index.revision
+
+    @strawberry.field(description="API tokens (admin only); hashes are never shown.")
+    async def tokens(self, info: Info) -> list[t.Token]:
+        from catalog.services.auth import list_tokens
+        rows = await off_loop(list_tokens, info.context.catalog, info.context.principal)
+        return [t.Token(id=r.id, role=r.role, scope=r.scope, name=r.name,
+                        created_at=r.created_at, revoked_at=r.revoked_at) for r in rows]

@@ -1,0 +1,41 @@
+"""The strawberry schema, with document caches and limits."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import strawberry
+from strawberry.extensions import (AddValidationRules, DisableIntrospection, MaxTokensLimiter,
+                                   ParserCache, ValidationCache)
+
+from catalog.api.graphql.limits import LimitsRule
+from catalog.api.graphql.mutation import Mutation
+from catalog.api.graphql.query import Query
+from catalog.errors import CatalogError
+
+# A 10,000-item checkMany written inline is about 100,000 tokens.
+MAX_TOKENS = 250_000
+
+
+class CatalogSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Expected errors (bad input, not found, forbidden...) are the caller's business;
+        # the server log gets only the unexpected ones, in errors.shape.
+        return None
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions = [ParserCache(maxsize=1000), ValidationCache(maxsize=1000),
+                  AddValidationRules([LimitsRule]), MaxTokensLimiter(MAX_TOKENS)]
+    if not introspection:
+        extensions.append(DisableIntrospection())
+    return CatalogSchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+@lru_cache(maxsize=2)
+def get_schema(introspection: bool = True) -> strawberry.Schema:
+    return build_schema(introspection=introspection)
+
+
+__all__ = ["CatalogError", "build_schema", "get_schema", "logging"]
