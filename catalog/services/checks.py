@@ -10,17 +10,25 @@ from catalog.services.core import Catalog
 from catalog.services.fields import check_batch
 
 
+def precheck(principal: Principal, requests: list | None = None) -> None:
+    """What a check refuses before it would wait for a revision: the caller, the batch size.
+    Callers that move the wait off the event loop run this first, so errors come in the
+    same order whichever way the wait goes."""
+    require(principal, "check")
+    if requests is not None:
+        check_batch(requests, "checks")
+
+
 def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
           at_least_revision: int | None = None) -> Decision:
-    require(principal, "check")
+    precheck(principal)
     cat.fresh(at_least_revision)
     return cat.index.check(field, purpose, channel)
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
                at_least_revision: int | None = None) -> list[Decision]:
-    require(principal, "check")
-    check_batch(requests, "checks")
+    precheck(principal, requests)
     cat.fresh(at_least_revision)
     return cat.index.check_many(requests)
 

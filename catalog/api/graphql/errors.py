@@ -17,8 +17,8 @@ def shape(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, CatalogError):
         code, message = original.code, original.message
-    elif original is None:
-        # Parse and validation errors, and argument coercion: the caller's input is off.
+    elif original is None or isinstance(original, GraphQLError):
+        # Parse and validation errors, variable and argument coercion: the input is off.
         code = (error.extensions or {}).get("code") or "BAD_INPUT"
         message = error.message
     else:

@@ -22,6 +22,7 @@ class Query:
                     at_least_revision: int | None = None) -> t.Decision:
         ctx = info.context
         args = (ctx.catalog, ctx.principal, field, purpose, channel, at_least_revision)
+        checks.precheck(ctx.principal)
         if _needs_wait(info, at_least_revision):
             return t.Decision.of(await off_loop(checks.check, *args))
         return t.Decision.of(checks.check(*args))
@@ -32,6 +33,7 @@ class Query:
         ctx = info.context
         reqs = [(r.field, r.purpose, r.channel) for r in requests]
         args = (ctx.catalog, ctx.principal, reqs, at_least_revision)
+        checks.precheck(ctx.principal, reqs)
         if _needs_wait(info, at_least_revision):
             out = await off_loop(checks.check_many, *args)
         else:

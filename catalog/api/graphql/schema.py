@@ -26,10 +26,11 @@ class CatalogSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions = [ParserCache(maxsize=1000), ValidationCache(maxsize=1000),
-                  AddValidationRules([LimitsRule]), MaxTokensLimiter(MAX_TOKENS)]
+    extensions: list = [lambda: ParserCache(maxsize=1000), lambda: ValidationCache(maxsize=1000),
+                        lambda: AddValidationRules([LimitsRule]),
+                        lambda: MaxTokensLimiter(MAX_TOKENS)]
     if not introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return CatalogSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
