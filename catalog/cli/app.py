@@ -10,6 +10,7 @@ app = typer.Typer(
     help="Purpose Catalog: may field X be used for purpose Y in channel Z?",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help text, rewrapped to the terminal
     pretty_exceptions_enable=False,  # errors are one line (catalog/cli/common.py), never a trace
 )
 

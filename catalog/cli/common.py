@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
+from catalog.db.engine import normalize_url
 from catalog.errors import CatalogError, NotFound
 from catalog.services.core import Catalog
 
@@ -111,14 +112,14 @@ def explain(exc: Exception, url: str) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The file of an SQLite URL; None for PostgreSQL and in-memory SQLite."""
-    parsed = make_url(url)
+    parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
 
 
 def is_memory(url: str) -> bool:
-    parsed = make_url(url)
+    parsed = make_url(normalize_url(url))
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 

@@ -25,6 +25,10 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Execution option: on SQLite, begin the connection's transactions with BEGIN IMMEDIATE.
+SQLITE_IMMEDIATE = "catalog_sqlite_immediate"
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -52,7 +56,11 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that reads before it writes (a schema migration) must hold the writer's
+        # lock from the start: BEGIN IMMEDIATE waits for it (busy_timeout), where a deferred
+        # one would fail at its first write with "database is locked" if another wrote meanwhile.
+        immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def is_sqlite(engine: Engine) -> bool:

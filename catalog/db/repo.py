@@ -34,6 +34,17 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 
 
 # -- revision -------------------------------------------------------------------------------
+MIGRATION_LOCK = 0x63617461  # any constant shared by every process of the catalog
+
+
+def lock_migrations(*, conn: Connection) -> None:
+    """Serialize schema migrations across processes until the transaction ends. PostgreSQL
+    needs an advisory lock (the tables may not exist yet); on SQLite the transaction holds
+    the writer's lock from its start (engine.SQLITE_IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+
+
 def ensure_state(*, conn: Connection) -> None:
     if conn.execute(sa.select(S.c.id)).first() is None:
         conn.execute(S.insert().values(id=1, revision=0))
@@ -196,6 +207,9 @@ def delete_edge(*, conn: Connection, upstream: str, downstream: str,
 def log_changes(*, conn: Connection, revision: int, actor: str, rows: Sequence[dict]) -> None:
     """rows: dicts with action, entity, field, other, before, after (before/after as dicts)."""
     now = utcnow()
+    width = L.c.actor.type.length
+    if len(actor) > width:  # a long token name or owner scope must not make writes fail
+        actor = actor[:width - 1] + "…"
     values = [{"revision": revision, "at": now, "actor": actor, "action": r["action"],
                "entity": r["entity"], "field": r.get("field"), "other": r.get("other"),
                "before": _dump(r.get("before")), "after": _dump(r.get("after"))} for r in rows]

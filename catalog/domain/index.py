@@ -15,7 +15,7 @@ fields and their descendants, in topological order, and stops early where nothin
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
@@ -27,6 +27,7 @@ from catalog.domain.taxonomy import Taxonomy
 from catalog.errors import BadInput
 
 C = ReasonCode
+MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,9 @@ class CatalogIndex:
         self.fields: dict[str, FieldRecord] = {}
         self.graph = LineageGraph()
         self._derived: dict[str, Derived] = {}
-        self._verdicts: dict[str, dict[tuple[str, str], Verdict]] = {}
+        self._verdicts: dict[str, dict[tuple[str, str], Decision]] = {}
+        self._reasons: dict[str, dict[tuple[str, str], Reason]] = {}  # own step-3 failures
+        self._cached = 0
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
@@ -114,6 +117,13 @@ class CatalogIndex:
 
     # -- deciding ----------------------------------------------------------------------------
     def check(self, field: str, purpose: str, channel: str) -> Decision:
+        # Lock-free fast path: a cached decision made at the current revision is valid (a
+        # write drops the cache of everything it affects before it moves the revision).
+        cache = self._verdicts.get(field)
+        if cache is not None:
+            hit = cache.get((purpose, channel))
+            if hit is not None and hit.revision == self.revision:
+                return hit
         with self.lock:
             return self._check(field, purpose, channel)
 
@@ -124,17 +134,26 @@ class CatalogIndex:
     def _check(self, field: str, purpose: str, channel: str) -> Decision:
         cache = self._verdicts.get(field)
         if cache is not None:
-            verdict = cache.get((purpose, channel))
-            if verdict is not None:
-                return verdict.at(field, purpose, channel, self.revision)
+            hit = cache.get((purpose, channel))
+            if hit is not None:
+                if hit.revision != self.revision:  # still valid; restamp it
+                    hit = cache[(purpose, channel)] = replace(hit, revision=self.revision)
+                return hit
         rec = self.fields.get(field) if isinstance(field, str) else None
         if rec is None or (purpose, channel) not in self._cell:
             return self._unknown(rec, field, purpose, channel)
-        verdict = self._decide(rec, purpose, channel)
+        decision = self._decide(rec, purpose, channel).at(field, purpose, channel,
+                                                          self.revision)
         if cache is None:
             cache = self._verdicts[field] = {}
-        cache[(purpose, channel)] = verdict
-        return verdict.at(field, purpose, channel, self.revision)
+        if self._cached >= MAX_CACHED:  # bound memory under a random load on a huge catalog
+            self._verdicts.clear()
+            self._reasons.clear()
+            self._cached = 0
+            cache = self._verdicts[field] = {}
+        cache[(purpose, channel)] = decision
+        self._cached += 1
+        return decision
 
     def _unknown(self, rec, field, purpose, channel) -> Decision:
         reasons = []
@@ -168,7 +187,7 @@ class CatalogIndex:
                 explore=lambda a: not derived[a].up_ok & bit,
             )
             for path in paths:
-                inner = self._grant_reason(self.fields[path[-1]], purpose, channel)
+                inner = self._own_reason(path[-1], purpose, channel)
                 reasons.append(Reason(
                     C.UPSTREAM_NOT_PERMITTED,
                     f"{name} is derived from {path[-1]} (via {' -> '.join(path)}), and "
@@ -184,6 +203,17 @@ class CatalogIndex:
         reasons.sort(key=Reason.sort_key)
         obligations = (CONSENT_REQUIRED,) if consent or d.consent & bit else ()
         return Verdict(tuple(reasons), obligations, tuple(sorted(d.categories)))
+
+    def _own_reason(self, name: str, purpose: str, channel: str) -> Reason:
+        """_grant_reason, cached: an ancestor's failure is cited by all its descendants."""
+        per_field = self._reasons.get(name)
+        if per_field is None:
+            per_field = self._reasons[name] = {}
+        reason = per_field.get((purpose, channel))
+        if reason is None:
+            reason = per_field[(purpose, channel)] = self._grant_reason(
+                self.fields[name], purpose, channel)
+        return reason
 
     def _grant_reason(self, rec: FieldRecord, purpose: str, channel: str) -> Reason:
         grant = governing_grant(rec.grants, purpose)
@@ -243,6 +273,7 @@ class CatalogIndex:
             if rules is not None:
                 self._set_rules(rules)
                 self._verdicts.clear()
+                self._cached = 0
             for rec in fields:
                 self.fields[rec.name] = rec
                 self.graph.add_node(rec.name)
@@ -266,6 +297,7 @@ class CatalogIndex:
         order = self.graph.topological(affected) if len(affected) > 1 else list(affected)
         for name in order:
             self._verdicts.pop(name, None)
+            self._reasons.pop(name, None)
             if name not in dirty and not any(p in changed for p in pred[name]):
                 continue
             new = self._derive(name)

@@ -45,6 +45,8 @@ class LineageGraph:
 
     def topological(self, names: set[str]) -> list[str]:
         """names in an order where every parent comes before its children."""
+        if len(names) == self.g.number_of_nodes():
+            return list(nx.topological_sort(self.g))  # a full rebuild: no subgraph view
         return list(nx.topological_sort(self.g.subgraph(names)))
 
     def shortest_paths_up(self, start: str, failing: Callable[[str], bool],

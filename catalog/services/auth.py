@@ -79,11 +79,17 @@ def check_role_scope(role: str, scope: str | None) -> None:
         raise BadInput(f"invalid scope {scope!r}: use a field-name prefix such as 'crm.'")
 
 
+def check_token_name(name: str | None) -> None:
+    if name is not None and len(name) > 200:
+        raise BadInput(f"token name is {len(name)} characters long; use at most 200")
+
+
 def create_token(cat, principal: Principal, *, role: str, scope: str | None = None,
                  name: str | None = None) -> tuple[int, str]:
     """A new token: (id, plaintext). Only its hash is stored."""
     require(principal, "manage_tokens")
     check_role_scope(role, scope)
+    check_token_name(name)
     token = "pc_" + secrets.token_urlsafe(32)
     with cat.write(principal.actor) as txn:
         token_id = repo.insert_token(conn=txn.conn, token_hash=hash_token(token), role=role,

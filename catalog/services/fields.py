@@ -51,6 +51,7 @@ def register_fields(cat: Catalog, principal: Principal,
             before = index.get(item.name)
             rec = _merge(before, item, txn.revision)
             index.validate_record(rec)
+            check_widths(rec)
             records.append((before, rec))
         changed = [(b, r) for b, r in records if b is None or replace(b, revision=0)
                    != replace(r, revision=0)]
@@ -63,6 +64,17 @@ def register_fields(cat: Catalog, principal: Principal,
                                 "entity": "field", "field": r.name,
                                 "before": field_json(b), "after": field_json(r)})
     return [txn.fields.get(r.name) or index.get(r.name) or r for _, r in records]
+
+
+MAX_TEXT = 200  # owner and source_system columns; PostgreSQL refuses longer values
+
+
+def check_widths(rec: FieldRecord) -> None:
+    for attr, label in (("owner", "owner"), ("source_system", "sourceSystem")):
+        value = getattr(rec, attr)
+        if value is not None and len(value) > MAX_TEXT:
+            raise BadInput(f"field {rec.name}: {label} is {len(value)} characters long; "
+                           f"use at most {MAX_TEXT}")
 
 
 def _merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:

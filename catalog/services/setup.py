@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 from catalog.db import repo
+from catalog.db.engine import SQLITE_IMMEDIATE
 from catalog.domain.model import Edge
 from catalog.domain.rules import rule_from_spec, rule_to_spec
 from catalog.errors import BadInput
@@ -32,11 +33,14 @@ def alembic_config() -> Config:
 def migrate(cat: Catalog, revision: str = "head") -> None:
     """Upgrade the schema (alembic) and make sure the revision row exists."""
     cfg = alembic_config()
-    with cat.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-    with cat.engine.begin() as conn:
-        repo.ensure_state(conn=conn)
+    # Several `catalog init` at once on a new database must not all create the tables.
+    with cat.engine.connect() as conn:
+        conn.execution_options(**{SQLITE_IMMEDIATE: True})
+        with conn.begin():
+            repo.lock_migrations(conn=conn)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            repo.ensure_state(conn=conn)
 
 
 def read_yaml(path: Path) -> dict:
@@ -86,9 +90,9 @@ def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> 
     data = read_yaml(path)
     rules = [rule_from_spec(key, spec or {}, cat.index.taxonomy)
              for key, spec in (data.get("rules") or {}).items()]
-    have = {r.key for r in cat.index.rules}
     added = 0
     with cat.write(principal.actor) as txn:
+        have = {r.key for r in cat.index.rules}  # caught up inside the write lock
         for rule in rules:
             if rule.key in have:
                 continue
@@ -107,6 +111,16 @@ def init(cat: Catalog, seeds: Path = SEEDS) -> dict[str, int]:
             "rules": load_rules_file(cat, seeds / "rules.yaml")}
 
 
+def _entries(path: Path, where: str, items, *keys: str) -> list[dict]:
+    """items as a list of mappings that hold keys, or BadInput naming the entry to fix."""
+    if not isinstance(items, list):
+        raise BadInput(f"{path}: {where} must be a list")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or any(k not in item for k in keys):
+            raise BadInput(f"{path}: {where}[{i}] needs " + " and ".join(keys))
+    return items
+
+
 def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> dict[str, int]:
     """Register the fields and lineage of a catalog YAML file (see seeds/demo/)."""
     data = read_yaml(path)
@@ -121,9 +135,10 @@ def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -
             source_system=spec.get("source_system"),
             grants=None if grants is None else tuple(
                 normalize_grant(g["purpose"], g.get("channels"), g.get("requires_consent"))
-                for g in grants)))
+                for g in _entries(path, f"fields[{i}].grants", grants, "purpose"))))
     edges = [Edge(e["upstream"], e["downstream"], e.get("transform"))
-             for e in data.get("lineage") or []]
+             for e in _entries(path, "lineage", data.get("lineage") or [],
+                               "upstream", "downstream")]
     fields = register_fields(cat, principal, inputs) if inputs else []
     deprecated = [s["name"] for s in data.get("fields") or [] if s.get("deprecated")]
     if edges:

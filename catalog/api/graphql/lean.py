@@ -28,11 +28,10 @@ from catalog.api.graphql.errors import shape
 from catalog.api.graphql.limits import LimitsRule
 from catalog.api.graphql.schema import MAX_TOKENS
 from catalog.domain.decision import Decision
-from catalog.errors import CatalogError
 from catalog.services import checks
 
 NOT_LEAN = None
-CACHE_SIZE = 2000
+CACHE_SIZE = 10_000  # plans of distinct documents; pipelines mostly reuse one with variables
 
 Serializer = Callable[[Any], Any]
 
@@ -132,8 +131,8 @@ class LeanExecutor:
                     return NOT_LEAN
             try:
                 value = await _run(root.name, args, catalog, principal)
-            except CatalogError as exc:
-                err = GraphQLError(exc.message, nodes=[root.node], path=[root.key],
+            except Exception as exc:  # shape() masks all but CatalogErrors as INTERNAL
+                err = GraphQLError(str(exc), nodes=[root.node], path=[root.key],
                                    original_error=exc)
                 errors.append(shape(err).formatted)
                 # The root fields are non-null: an error nulls all of data, and graphql-core

@@ -6,8 +6,12 @@ import logging
 from functools import lru_cache
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (AddValidationRules, DisableIntrospection, MaxTokensLimiter,
                                    ParserCache, ValidationCache)
+from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.types import ExecutionResult
 
 from catalog.api.graphql.limits import LimitsRule
 from catalog.api.graphql.mutation import Mutation
@@ -23,6 +27,18 @@ class CatalogSchema(strawberry.Schema):
         # Expected errors (bad input, not found, forbidden...) are the caller's business;
         # the server log gets only the unexpected ones, in errors.shape.
         return None
+
+    async def execute(self, query, *args, **kwargs) -> ExecutionResult:
+        # strawberry raises (a 500 under uvicorn) for an empty document, a document without
+        # operations and an unknown operationName: the caller's input is off.
+        try:
+            return await super().execute(query, *args, **kwargs)
+        except (CannotGetOperationTypeError, MissingQueryError):
+            name = kwargs.get("operation_name")
+            message = (f"the document has no operation named {name!r}" if name else
+                       "the document holds no operation: send a query or a mutation")
+            return ExecutionResult(data=None, errors=[
+                GraphQLError(message, extensions={"code": "BAD_INPUT"})])
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:

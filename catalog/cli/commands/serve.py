@@ -14,8 +14,9 @@ from catalog.settings import get_settings
 
 APP_FACTORY = "catalog.api.app:app_factory"
 
-Host = Annotated[str, typer.Option(help="address to listen on (0.0.0.0 for every interface)")]
-Port = Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")]
+Host = Annotated[str, typer.Option(
+    metavar="HOST", help="address to listen on (0.0.0.0 for every interface)")]
+Port = Annotated[int, typer.Option(min=1, max=65535, metavar="PORT", help="port to listen on")]
 
 
 @app.command()

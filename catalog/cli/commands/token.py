@@ -8,7 +8,6 @@ import typer
 
 from catalog.cli.app import app
 from catalog.cli.common import DEFAULT_URL, DatabaseUrl, guarded, open_catalog
-from catalog.db import repo
 from catalog.errors import NotFound
 from catalog.services import auth
 from catalog.services.auth import SYSTEM
@@ -20,7 +19,7 @@ app.add_typer(token_app, name="token")
 @token_app.command("create")
 @guarded
 def create(
-    role: Annotated[str, typer.Option(help="admin, owner, reviewer or pipeline")],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="admin, owner, reviewer or pipeline")],
     scope: Annotated[str | None, typer.Option(
         metavar="PREFIX", help="owner tokens only: the field-name prefix it may change, "
                                "e.g. 'crm.'")] = None,
@@ -41,9 +40,8 @@ def create(
 @guarded
 def list_tokens(database_url: DatabaseUrl = DEFAULT_URL) -> None:
     """List tokens (never the tokens themselves: only their hashes are stored)."""
-    auth.require(SYSTEM, "manage_tokens")
-    with open_catalog(database_url) as cat, cat.engine.connect() as conn:
-        rows = repo.list_tokens(conn=conn)
+    with open_catalog(database_url) as cat:
+        rows = auth.list_tokens(cat, SYSTEM)
     if not rows:
         typer.echo("no tokens: create one with `catalog token create --role ROLE`")
         return
@@ -57,7 +55,8 @@ def list_tokens(database_url: DatabaseUrl = DEFAULT_URL) -> None:
 @token_app.command("revoke")
 @guarded
 def revoke(
-    token_id: Annotated[int, typer.Argument(metavar="ID", help="the id `catalog token list` shows")],
+    token_id: Annotated[int, typer.Argument(
+        metavar="ID", help="the id `catalog token list` shows")],
     database_url: DatabaseUrl = DEFAULT_URL,
 ) -> None:
     """Revoke a token. Servers stop accepting it within CATALOG_TOKEN_CACHE_SECONDS."""
