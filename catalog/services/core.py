@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from sqlalchemy.engine import Connection, Engine
@@ -192,9 +192,12 @@ class Catalog:
                     if not txn.log:
                         trans.rollback()
                         return
-                    repo.touch_fields(conn=conn, names=txn.touched - set(txn.fields),
-                                      revision=revision)
+                    moved = txn.touched - set(txn.fields)  # edge ends: revision moves
+                    repo.touch_fields(conn=conn, names=moved, revision=revision)
                     repo.log_changes(conn=conn, revision=revision, actor=actor, rows=txn.log)
+                    # Read what the index needs inside the transaction, before the commit.
+                    rules = repo.load_rules(conn=conn) if txn.rules_changed else None
+                    taxonomy = load_taxonomy(conn) if txn.taxonomy_changed else None
                     trans.commit()
                 except BaseException:
                     if trans.is_active:
@@ -203,39 +206,15 @@ class Catalog:
             finally:
                 conn.close()
             try:
-                touched = repo_free_touch(index, txn)
-                index.apply(
-                    taxonomy=txn_taxonomy(self, txn), rules=txn_rules(self, txn),
-                    fields=[*txn.fields.values(), *touched],
-                    add_edges=txn.add_edges, remove_edges=txn.remove_edges, revision=revision)
+                restamped = [replace(rec, revision=revision)
+                             for rec in map(index.get, sorted(moved)) if rec is not None]
+                index.apply(taxonomy=taxonomy, rules=rules,
+                            fields=[*txn.fields.values(), *restamped],
+                            add_edges=txn.add_edges, remove_edges=txn.remove_edges,
+                            revision=revision)
             except Exception:  # the commit stands; rebuild rather than serve a wrong index
                 log.exception("index update failed after commit; rebuilding")
                 self.reload()
-
-
-def repo_free_touch(index: CatalogIndex, txn: Txn) -> list[FieldRecord]:
-    """Records of fields whose revision moved because an edge of theirs changed."""
-    from dataclasses import replace
-    out = []
-    for name in txn.touched - set(txn.fields):
-        rec = index.get(name)
-        if rec is not None:
-            out.append(replace(rec, revision=txn.revision))
-    return out
-
-
-def txn_rules(cat: Catalog, txn: Txn):
-    if not txn.rules_changed:
-        return None
-    with cat.engine.connect() as conn:
-        return repo.load_rules(conn=conn)
-
-
-def txn_taxonomy(cat: Catalog, txn: Txn):
-    if not txn.taxonomy_changed:
-        return None
-    with cat.engine.connect() as conn:
-        return load_taxonomy(conn)
 
 
 def load_taxonomy(conn: Connection) -> Taxonomy:
