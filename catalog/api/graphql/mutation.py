@@ -8,7 +8,7 @@ from strawberry.types import Info
 from catalog.api.graphql import types as t
 from catalog.api.graphql.context import off_loop
 from catalog.domain.model import Edge
-from catalog.services import auth, fields, lineage, policy
+from catalog.services import auth, fields, lineage, policy, taxonomy
 
 
 def _field_input(i: t.FieldInput) -> fields.FieldInput:
@@ -104,3 +104,13 @@ class Mutation:
     async def revoke_token(self, info: Info, id: int) -> bool:
         c = info.context
         return await off_loop(auth.revoke_token, c.catalog, c.principal, id)
+
+    @strawberry.mutation(description="Add a taxonomy key or change one (admins). kind: "
+                                     "category, purpose, channel or source.")
+    async def upsert_taxonomy_key(self, info: Info, kind: str, key: str,
+                                  sensitivity: int | None = None, privacy: str | None = None,
+                                  description: str | None = None) -> t.Taxonomy:
+        c = info.context
+        tax = await off_loop(taxonomy.upsert_key, c.catalog, c.principal, kind=kind, key=key,
+                             sensitivity=sensitivity, privacy=privacy, description=description)
+        return t.Taxonomy.of(tax)

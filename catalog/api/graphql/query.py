@@ -83,17 +83,8 @@ class Query:
     @strawberry.field
     def taxonomy(self, info: Info) -> t.Taxonomy:
         require(info.context.principal, "read")
-        tax = info.context.catalog.index.taxonomy
-        desc = tax.descriptions.get
-        return t.Taxonomy(
-            categories=[t.Category(key=k, sensitivity=v, description=desc(("category", k)))
-                        for k, v in sorted(tax.categories.items())],
-            purposes=[t.TaxonomyKey(key=k, description=desc(("purpose", k)))
-                      for k in sorted(tax.purposes)],
-            channels=[t.Channel(key=k, privacy=v, description=desc(("channel", k)))
-                      for k, v in sorted(tax.channels.items())],
-            sources=[t.TaxonomyKey(key=k, description=desc(("source", k)))
-                     for k in sorted(tax.sources)])
+        info.context.catalog.fresh()
+        return t.Taxonomy.of(info.context.catalog.index.taxonomy)
 
     @strawberry.field
     def policy_rules(self, info: Info) -> list[t.PolicyRule]:

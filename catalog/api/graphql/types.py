@@ -186,6 +186,19 @@ class Taxonomy:
     channels: list[Channel]
     sources: list[TaxonomyKey]
 
+    @classmethod
+    def of(cls, tax) -> "Taxonomy":
+        desc = tax.descriptions.get
+        return cls(
+            categories=[Category(key=k, sensitivity=v, description=desc(("category", k)))
+                        for k, v in sorted(tax.categories.items())],
+            purposes=[TaxonomyKey(key=k, description=desc(("purpose", k)))
+                      for k in sorted(tax.purposes)],
+            channels=[Channel(key=k, privacy=v, description=desc(("channel", k)))
+                      for k, v in sorted(tax.channels.items())],
+            sources=[TaxonomyKey(key=k, description=desc(("source", k)))
+                     for k in sorted(tax.sources)])
+
 
 @strawberry.type
 class PolicyRule:

@@ -1,0 +1,55 @@
+"""Admins extend the taxonomy; the index follows; bad keys are refused and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.domain.model import Grant
+from catalog.errors import BadInput, Forbidden
+from catalog.services import fields, taxonomy
+from catalog.services.fields import FieldInput
+
+
+def test_a_new_category_takes_effect_and_inherits_sensitivity(catalog, admin):
+    taxonomy.upsert_key(catalog, admin, kind="category", key="external.health.pregnancy")
+    assert catalog.index.taxonomy.categories["external.health.pregnancy"] == 4
+    fields.register_fields(catalog, admin, [FieldInput(
+        name="ml.scores.baby", category="external.health.pregnancy", source="derived",
+        owner="ml", grants=(Grant("marketing"),))])
+    decision = catalog.index.check("ml.scores.baby", "marketing.direct", "email")
+    assert [r.rule for r in decision.reasons] == ["boudoir-topics"]
+
+
+def test_raising_a_sensitivity_recomputes_decisions(catalog, admin):
+    fields.register_fields(catalog, admin, [FieldInput(
+        name="crm.c.size", category="internal.preferences", source="zero_party", owner="crm",
+        grants=(Grant("marketing"),))])
+    assert catalog.index.check("crm.c.size", "marketing.direct", "sms").allowed
+    taxonomy.upsert_key(catalog, admin, kind="category", key="internal.preferences",
+                        sensitivity=3)
+    denied = catalog.index.check("crm.c.size", "marketing.direct", "sms")
+    assert [r.rule for r in denied.reasons] == ["sensitive-data-private-channels"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"kind": "colour", "key": "red"},
+    {"kind": "category", "key": "Not.Lower"},
+    {"kind": "category", "key": "nowhere.child"},  # no parent
+    {"kind": "category", "key": "gadgets"},  # a top-level category needs a sensitivity
+    {"kind": "category", "key": "gadgets", "sensitivity": 9},
+    {"kind": "channel", "key": "fax"},  # a channel needs a privacy
+    {"kind": "channel", "key": "fax", "privacy": "secret"},
+    {"kind": "purpose", "key": "research", "privacy": "private"},
+])
+def test_bad_keys_are_refused_and_change_nothing(catalog, admin, kwargs):
+    revision = catalog.index.revision
+    with pytest.raises(BadInput):
+        taxonomy.upsert_key(catalog, admin, **kwargs)
+    assert catalog.index.revision == revision
+    catalog.reload()
+    assert catalog.index.revision == revision
+
+
+def test_only_admins_manage_the_taxonomy(catalog, reviewer):
+    with pytest.raises(Forbidden):
+        taxonomy.upsert_key(catalog, reviewer, kind="purpose", key="research")
