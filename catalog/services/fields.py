@@ -39,11 +39,11 @@ def register_fields(cat: Catalog, principal: Principal,
     check_batch(inputs, "fields")
     seen: set[str] = set()
     for item in inputs:
+        require(principal, "write", item.name)  # first: no validation detail to the unentitled
         check_field_name(item.name)
         if item.name in seen:
             raise BadInput(f"field {item.name} appears twice in one call: give each field once")
         seen.add(item.name)
-        require(principal, "write", item.name)
     with cat.write(principal.actor) as txn:
         index = cat.index
         records = []
@@ -124,6 +124,7 @@ def deprecate_field(cat: Catalog, principal: Principal, name: str) -> FieldRecor
 
 
 def grant_purpose(cat: Catalog, principal: Principal, name: str, grant: Grant) -> FieldRecord:
+    require(principal, "write", name)  # before validation, which names the taxonomy keys
     cat.index.taxonomy.require("purpose", grant.purpose)
     for c in grant.channels or ():
         cat.index.taxonomy.require("channel", c)
@@ -138,6 +139,7 @@ def grant_purpose(cat: Catalog, principal: Principal, name: str, grant: Grant) -
 
 
 def revoke_purpose(cat: Catalog, principal: Principal, name: str, purpose: str) -> FieldRecord:
+    require(principal, "write", name)  # before validation, which names the taxonomy keys
     cat.index.taxonomy.require("purpose", purpose)
 
     def change(rec: FieldRecord) -> FieldRecord:
@@ -151,6 +153,9 @@ def revoke_purpose(cat: Catalog, principal: Principal, name: str, purpose: str) 
 
 def normalize_grant(purpose: str, channels, requires_consent: bool | None) -> Grant:
     if channels is not None:
+        if isinstance(channels, str) or not all(isinstance(c, str) for c in channels):
+            raise BadInput(f"grant {purpose}: channels must be a list of channel keys, such as "
+                           "[email, web]")
         channels = tuple(sorted(set(channels)))
         if not channels:
             raise BadInput(f"grant {purpose}: channels must not be empty; omit it to allow "

@@ -20,12 +20,12 @@ def add_lineages(cat: Catalog, principal: Principal, edges: list[Edge]) -> list[
     check_batch(edges, "edges")
     seen: set[tuple[str, str]] = set()
     for e in edges:
+        require(principal, "write", e.downstream)  # first: no validation detail to the unentitled
         check_field_name(e.upstream)
         check_field_name(e.downstream)
         if (e.upstream, e.downstream) in seen:
             raise BadInput(f"lineage {e.upstream} -> {e.downstream} appears twice in one call")
         seen.add((e.upstream, e.downstream))
-        require(principal, "write", e.downstream)
     with cat.write(principal.actor) as txn:
         index = cat.index
         index.validate_new_edges(edges)

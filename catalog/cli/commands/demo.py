@@ -38,8 +38,9 @@ EXAMPLES = (
 @guarded
 def demo(
     database_url: Annotated[str, typer.Option(
-        "--database-url", metavar="URL", help="where the demo catalog lives (the demo does "
-        "not read CATALOG_DATABASE_URL, so it never fills your real catalog)")] = DEMO_URL,
+        "--database-url", envvar="CATALOG_DATABASE_URL", metavar="URL",
+        help="where the demo catalog lives (else CATALOG_DATABASE_URL, else demo.db: a file "
+        "of its own, so the demo never fills a catalog.db you work with)")] = DEMO_URL,
     host: Host = "127.0.0.1",
     port: Port = 8000,
     fresh: Annotated[bool, typer.Option(
