@@ -93,7 +93,7 @@ class Query:
 
     @strawberry.field(description="The catalog revision this worker's index reflects.")
     def revision(self, info: Info) -> int:
-        require(info.context.principal, "field")
+        require(info.context.principal, "read")
         info.context.catalog.fresh()
         return info.context.catalog.index.revision
 
