@@ -3,7 +3,7 @@ seeds/*.yaml, and a factory for in-memory catalog indexes."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import pytest
 from engine_helpers import build, extended_spec, seed_rules, seed_taxonomy, taxonomy_from_spec

@@ -4,8 +4,8 @@ from seeds/*.yaml, small record builders and decision summaries."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 

@@ -115,7 +115,8 @@ def extra_rules(draw, max_size: int = 2) -> dict[str, dict]:
     specs = draw(st.lists(rule_specs(), max_size=max_size))
     prefixes = draw(st.lists(st.sampled_from(["a", "c", "e", "h", "s", "z"]),
                              min_size=len(specs), max_size=len(specs)))
-    return {f"{pre}-extra-{i}": spec for i, (pre, spec) in enumerate(zip(prefixes, specs))}
+    pairs = zip(prefixes, specs, strict=True)
+    return {f"{pre}-extra-{i}": spec for i, (pre, spec) in enumerate(pairs)}
 
 
 @st.composite

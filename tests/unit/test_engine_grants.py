@@ -65,6 +65,7 @@ def test_channel_hierarchy_both_ways(make_index, ext_taxonomy):
     broad = only(make_index, G("marketing", ["web"]), taxonomy=ext_taxonomy, rules=rules)
     assert broad("marketing", "web.mobile").allowed
     assert broad("marketing", "web.mobile.app").allowed
+    assert codes(broad("marketing", "webshop")) == ["CHANNEL_NOT_PERMITTED"]  # not below web
     narrow = only(make_index, G("marketing", ["web.mobile"]), taxonomy=ext_taxonomy,
                   rules=rules)
     assert narrow("marketing", "web.mobile.app").allowed

@@ -13,9 +13,15 @@ import copy
 from dataclasses import replace
 
 import networkx as nx
-import pytest
-from engine_helpers import RULES_SPEC, E, F, G, raw_sensitivities, seed_rules, sig, \
-    taxonomy_from_spec
+from engine_helpers import (
+    RULES_SPEC,
+    E,
+    F,
+    G,
+    seed_rules,
+    sig,
+    taxonomy_from_spec,
+)
 from engine_reference import key_covers
 from engine_strategies import (
     CATEGORIES,
@@ -25,7 +31,6 @@ from engine_strategies import (
     SOURCES,
     SPEC,
     TAXONOMY,
-    World,
     channel_lists,
     consents,
     extra_rules,
@@ -384,3 +389,20 @@ def test_write_upstream_replaces_cached_verdicts_downstream(make_index):
     assert index.check("crm.c.z", "marketing", "web").reasons[0].message == msg
     after = index.check("crm.c.z", "marketing.direct", "web").reasons[0].message
     assert "grant marketing.direct on crm.c.x" in after
+
+
+def test_bounded_cache_still_answers_right(make_index, monkeypatch):
+    """When the verdict cache is full it is dropped, never served stale or half."""
+    import catalog.domain.index as index_module
+
+    fields = [F("crm.c.a", grants=[G("service")]), F("crm.c.b"), F("crm.c.c")]
+    edges = [E("crm.c.a", "crm.c.b"), E("crm.c.b", "crm.c.c")]
+    requests = [(f.name, p, c) for f in fields for p, c in CELLS[::9]] * 2
+    big = make_index(fields, edges)
+    want = [big.check(*r) for r in requests]
+    monkeypatch.setattr(index_module, "MAX_CACHED", 5)
+    small = make_index(fields, edges)
+    assert [small.check(*r) for r in requests] == want
+    assert sum(len(v) for v in small._verdicts.values()) <= 5
+    small.apply(fields=[F("crm.c.a")], revision=2)
+    assert small.check("crm.c.c", "marketing", "web").allowed

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import networkx as nx
-import pytest
-from engine_helpers import E, F, G, seed_rules, sig
+from engine_helpers import RULES_SPEC, F, G, sig
 from engine_reference import RefCatalog, key_covers
-from engine_strategies import CELLS, PROBES, SPEC, TAXONOMY, World, worlds
-from hypothesis import HealthCheck, example, given, settings
+from engine_strategies import CELLS, PROBES, World, worlds
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.domain.model import FieldRecord, Grant
+from catalog.domain.model import FieldRecord
 
 FAST = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -88,7 +86,7 @@ def test_reference_and_engine_agree_on_handmade_catalog():
         "ext.b.inc": F("ext.b.inc", category="financial.income", source="third_party"),
         "dwh.m.score": F("dwh.m.score", source="derived"),
     }
-    world = World(rules=dict(__import__("engine_helpers").RULES_SPEC), fields=fields,
+    world = World(rules=dict(RULES_SPEC), fields=fields,
                   edges={("crm.c.email", "dwh.m.score"): None, ("med.x.preg", "dwh.m.score"): None,
                          ("ext.b.inc", "crm.c.email"): "join"})
     assert_matches_reference(world)
