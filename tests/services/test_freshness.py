@@ -4,6 +4,7 @@ by catch-up equal one built from scratch."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -152,3 +153,58 @@ def test_a_write_sees_the_other_catalogs_commits_first(demo_catalog, catalog_fac
     assert {g.purpose for g in rec.grants} >= {"analytics", "pricing", "sharing", "service"}
     with demo_catalog.engine.connect() as conn:
         assert repo.current_revision(conn=conn) == rec.revision
+
+
+def test_every_decision_matches_the_state_at_its_revision(demo_catalog, catalog_factory,
+                                                          admin, pipeline):
+    """Readers in this process and in another one check while a writer flips a grant. Each
+    decision must be what the catalog said at the revision it carries, and a check with
+    atLeastRevision r must carry r or later."""
+    other = catalog_factory(url_of(demo_catalog), sync_interval=3600)
+    other.reload()
+    flips = 40
+    start = demo_catalog.index.revision
+    state = {start: True}  # revision -> allowed after that commit
+    published = [start]  # revisions whose write has returned
+    seen: list[tuple[int, bool, int]] = []  # (asked at least, allowed, decision revision)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(flips):
+                if i % 2 == 0:
+                    rec = fields.revoke_purpose(demo_catalog, admin, SIZE, "service")
+                else:
+                    rec = fields.grant_purpose(demo_catalog, admin, SIZE, Grant("service"))
+                state[rec.revision] = i % 2 == 1
+                published.append(rec.revision)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def reader(cat, use_at_least: bool) -> None:
+        try:
+            while not done.is_set():
+                asked = published[-1] if use_at_least else None
+                d = checks.check(cat, pipeline, SIZE, "service", "web", at_least_revision=asked)
+                seen.append((asked or 0, d.allowed, d.revision))
+                time.sleep(0.002)  # leave the writer some of the GIL
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer),
+               threading.Thread(target=reader, args=(demo_catalog, False)),
+               threading.Thread(target=reader, args=(demo_catalog, True)),
+               threading.Thread(target=reader, args=(other, True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(state) == list(range(start, start + flips + 1))
+    assert len(seen) > flips
+    for asked, allowed, revision in seen:
+        assert revision >= asked
+        assert allowed == state[revision], (asked, allowed, revision)
