@@ -92,6 +92,19 @@ def upsert_rule(*, conn: Connection, rule: PolicyRule) -> None:
         conn.execute(R.insert().values(key=rule.key, **values))
 
 
+def deleted_rule_keys(*, conn: Connection) -> set[str]:
+    """Keys of rules the change log says were deleted (and not re-created since)."""
+    out: set[str] = set()
+    q = (sa.select(L.c.action, L.c.before, L.c.after)
+         .where(L.c.entity == "rule").order_by(L.c.id))
+    for action, before, after in conn.execute(q):
+        if action == "delete_rule" and before:
+            out.add(orjson.loads(before)["key"])
+        elif action == "upsert_rule" and after:
+            out.discard(orjson.loads(after)["key"])
+    return out
+
+
 def delete_rule(*, conn: Connection, key: str) -> bool:
     return conn.execute(R.delete().where(R.c.key == key)).rowcount > 0
 

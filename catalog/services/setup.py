@@ -85,7 +85,8 @@ def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) 
 
 
 def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
-    """Add the rules the database lacks; rules it has (perhaps edited by a reviewer) stay."""
+    """Add the rules the database lacks; rules it has (perhaps edited by a reviewer) stay, and
+    rules a reviewer deleted stay deleted."""
     require(principal, "manage_rules")
     data = read_yaml(path)
     rules = [rule_from_spec(key, spec or {}, cat.index.taxonomy)
@@ -93,6 +94,7 @@ def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> 
     added = 0
     with cat.write(principal.actor) as txn:
         have = {r.key for r in cat.index.rules}  # caught up inside the write lock
+        have |= repo.deleted_rule_keys(conn=txn.conn)
         for rule in rules:
             if rule.key in have:
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from catalog.db import repo
 from catalog.domain.names import check_taxonomy_key
-from catalog.domain.taxonomy import KINDS, Taxonomy
+from catalog.domain.taxonomy import KINDS, PRIVACY_LEVELS, Taxonomy
 from catalog.errors import BadInput
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog, load_taxonomy
@@ -21,15 +21,22 @@ def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
         raise BadInput("sensitivity applies to categories only")
     if kind != "channel" and privacy is not None:
         raise BadInput("privacy applies to channels only")
-    if kind == "channel" and privacy is None:
-        raise BadInput(f"channel {key!r} needs a privacy: private, shared or public")
+    if sensitivity is not None and (isinstance(sensitivity, bool) or sensitivity not in
+                                    (1, 2, 3, 4)):
+        raise BadInput(f"category {key!r}: sensitivity must be 1, 2, 3 or 4")
+    if privacy is not None and privacy not in PRIVACY_LEVELS:
+        raise BadInput(f"channel {key!r}: privacy must be one of {', '.join(PRIVACY_LEVELS)}")
     with cat.write(principal.actor) as txn:
         before = {(r.kind, r.key): r for r in repo.load_taxonomy_rows(conn=txn.conn)}
+        old = before.get((kind, key))
+        if old is not None:  # omitted values stay as they are
+            sensitivity = old.sensitivity if sensitivity is None else sensitivity
+            privacy = old.privacy if privacy is None else privacy
+            description = old.description if description is None else description
         if repo.upsert_taxonomy_entry(conn=txn.conn, kind=kind, key=key,
                                       sensitivity=sensitivity, privacy=privacy,
                                       description=description):
             load_taxonomy(txn.conn)  # validates the whole taxonomy (parents, ranges)
-            old = before.get((kind, key))
             txn.taxonomy_changed = True
             txn.log.append({
                 "action": "upsert_taxonomy_key", "entity": "taxonomy",

@@ -53,3 +53,26 @@ def test_bad_keys_are_refused_and_change_nothing(catalog, admin, kwargs):
 def test_only_admins_manage_the_taxonomy(catalog, reviewer):
     with pytest.raises(Forbidden):
         taxonomy.upsert_key(catalog, reviewer, kind="purpose", key="research")
+
+
+def test_omitted_values_of_an_existing_key_stay(catalog, admin):
+    taxonomy.upsert_key(catalog, admin, kind="category", key="internal.preferences",
+                        description="sizes, brands")
+    assert catalog.index.taxonomy.categories["internal.preferences"] == 1
+    taxonomy.upsert_key(catalog, admin, kind="channel", key="sms", description="texts")
+    assert catalog.index.taxonomy.channels["sms"] == "shared"
+
+
+def test_a_deleted_default_rule_stays_deleted_after_init(catalog, admin):
+    from catalog.services import policy, setup
+    policy.delete_rule(catalog, admin, "breaking-bonds")
+    revision = catalog.index.revision
+    assert setup.init(catalog) == {"taxonomy": 0, "rules": 0}
+    assert "breaking-bonds" not in {r.key for r in catalog.index.rules}
+    assert catalog.index.revision == revision
+    policy.upsert_rule(catalog, admin, "breaking-bonds",
+                       {"effect": "REQUIRE_CONSENT", "purposes": ["sharing"]})
+    policy.delete_rule(catalog, admin, "breaking-bonds")
+    policy.upsert_rule(catalog, admin, "breaking-bonds",
+                       {"effect": "REQUIRE_CONSENT", "purposes": ["sharing"]})
+    assert "breaking-bonds" in {r.key for r in catalog.index.rules}
