@@ -4,16 +4,24 @@ layer owns (it owns the transaction)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from catalog.db.records import (edge_json, field_from_row, grant_from_row, join_keys,
-                                rule_from_row)
-from catalog.db.tables import (CatalogState, ChangeRow, EdgeRow, FieldRow, GrantRow, RuleRow,
-                               TaxonomyEntry, TokenRow, utcnow)
+from catalog.db.records import edge_json, field_from_row, grant_from_row, join_keys, rule_from_row
+from catalog.db.tables import (
+    CatalogState,
+    ChangeRow,
+    EdgeRow,
+    FieldRow,
+    GrantRow,
+    RuleRow,
+    TaxonomyEntry,
+    TokenRow,
+    utcnow,
+)
 from catalog.domain.model import Edge, FieldRecord
 from catalog.domain.rules import PolicyRule
 

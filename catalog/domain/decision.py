@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class ReasonCode(str, Enum):
+class ReasonCode(StrEnum):
     # Declaration order is the order reasons are sorted in (CONTRACT §5).
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"

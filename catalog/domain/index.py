@@ -15,8 +15,8 @@ fields and their descendants, in topological order, and stops early where nothin
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
 from catalog.domain.lineage import LineageGraph
@@ -67,7 +67,7 @@ class CatalogIndex:
     @classmethod
     def build(cls, taxonomy: Taxonomy, rules: Iterable[PolicyRule],
               fields: Iterable[FieldRecord], edges: Iterable[Edge],
-              revision: int = 0) -> "CatalogIndex":
+              revision: int = 0) -> CatalogIndex:
         index = cls(taxonomy, rules, revision)
         index.apply(fields=fields, add_edges=edges, revision=revision)
         return index

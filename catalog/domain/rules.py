@@ -3,8 +3,8 @@ a list criterion matches when any listed key covers a value of the field or requ
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from catalog.domain.names import check_taxonomy_key, covers
 from catalog.errors import BadInput

@@ -6,9 +6,9 @@ its parent's sensitivity unless it states its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from catalog.domain.names import check_taxonomy_key, key_chain
 from catalog.errors import BadInput
@@ -34,7 +34,7 @@ class Taxonomy:
         channels: Mapping[str, str],
         sources: list[str] | Mapping[str, object],
         descriptions: Mapping[tuple[str, str], str] | None = None,
-    ) -> "Taxonomy":
+    ) -> Taxonomy:
         """Validate a taxonomy and resolve inherited sensitivities."""
         for kind, keys in (("category", categories), ("purpose", purposes),
                            ("channel", channels), ("source", sources)):
@@ -56,7 +56,8 @@ class Taxonomy:
             resolved[key] = own
         for key, privacy in channels.items():
             if privacy not in PRIVACY_LEVELS:
-                raise BadInput(f"channel {key!r}: privacy must be one of {', '.join(PRIVACY_LEVELS)}")
+                raise BadInput(f"channel {key!r}: privacy must be one of "
+                               + ", ".join(PRIVACY_LEVELS))
         return cls(
             categories=MappingProxyType(resolved),
             purposes=frozenset(purposes),

@@ -319,7 +319,8 @@ async def test_unexpected_errors_are_masked(read_api, monkeypatch):
 
 
 async def test_several_operations_without_an_operation_name_are_refused(api):
-    doc = 'query A { __typename } mutation B { deprecateField(name: "crm.customers.email") { name } }'
+    doc = ('query A { __typename } '
+           'mutation B { deprecateField(name: "crm.customers.email") { name } }')
     before = await api.field("crm.customers.email")
     err = await api.error(doc, code="BAD_INPUT")
     assert "operationName" in err["message"]

@@ -19,8 +19,9 @@ from catalog.services.core import Catalog
 from catalog.settings import Settings
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
-FIELDS = ["crm.customers.email", "ml.scores.pregnancy_likelihood", "dwh.marts.audiences.baby_club_member",
-          "broker.acme_feed.credit_score", "no.such.field", "bad name"]
+FIELDS = ["crm.customers.email", "ml.scores.pregnancy_likelihood",
+          "dwh.marts.audiences.baby_club_member", "broker.acme_feed.credit_score",
+          "no.such.field", "bad name"]
 PURPOSES = ["marketing.direct", "service", "sharing.partners", "pricing.individual", "nope"]
 CHANNELS = ["email", "sms", "web", "ads", "nowhere"]
 DECISION_LEAVES = ["allowed", "field", "purpose", "channel", "obligations",
@@ -122,7 +123,8 @@ def documents(draw) -> tuple[str, dict]:
     header = f"query Q({', '.join(var_defs)})" if var_defs else "query Q"
     doc = f"{header} {{ {' '.join(roots)} }}"
     if fragment_needed:
-        doc += f" fragment D on Decision {{ {draw(st.sampled_from(DECISION_LEAVES))} reasons {{ code }} }}"
+        leaf = draw(st.sampled_from(DECISION_LEAVES))
+        doc += f" fragment D on Decision {{ {leaf} reasons {{ code }} }}"
     return doc, variables
 
 

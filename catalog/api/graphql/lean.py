@@ -15,12 +15,25 @@ documents both ways and compares the JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode,
-                     GraphQLError, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode,
-                     OperationType, SelectionSetNode, parse, specified_rules, validate)
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from catalog.api.graphql.context import off_loop

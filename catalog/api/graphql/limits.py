@@ -4,9 +4,17 @@ fragment, so a 'fragment bomb' costs linear time to measure, not exponential."""
 
 from __future__ import annotations
 
-from graphql import (DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode,
-                     GraphQLError, InlineFragmentNode, OperationDefinitionNode,
-                     SelectionSetNode, ValidationRule)
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
 
 MAX_ALIASES = 100
 MAX_DEPTH = 10

@@ -8,8 +8,13 @@ from functools import lru_cache
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import (AddValidationRules, DisableIntrospection, MaxTokensLimiter,
-                                   ParserCache, ValidationCache)
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 

@@ -42,7 +42,7 @@ class Decision:
     revision: int = strawberry.field(description="catalog revision the decision was made at")
 
     @classmethod
-    def of(cls, x: d.Decision) -> "Decision":
+    def of(cls, x: d.Decision) -> Decision:
         return cls(allowed=x.allowed, field=x.field, purpose=x.purpose, channel=x.channel,
                    reasons=[Reason(code=r.code, message=r.message, rule=r.rule,
                                    path=list(r.path) if r.path is not None else None)
@@ -94,7 +94,7 @@ class Field:
         return info.context.catalog.index.sensitivity(self.name)
 
     @classmethod
-    def of(cls, r: FieldRecord) -> "Field":
+    def of(cls, r: FieldRecord) -> Field:
         return cls(name=r.name, category=r.category, source=r.source, owner=r.owner,
                    description=r.description, source_system=r.source_system,
                    deprecated=r.deprecated, revision=r.revision,
@@ -110,7 +110,7 @@ class LineageEdge:
     transform: str | None
 
     @classmethod
-    def of(cls, e: Edge) -> "LineageEdge":
+    def of(cls, e: Edge) -> LineageEdge:
         return cls(upstream=e.upstream, downstream=e.downstream, transform=e.transform)
 
 
@@ -122,7 +122,7 @@ class Lineage:
     partial: bool = strawberry.field(description="true only when the 10,000-node cut applied")
 
     @classmethod
-    def of(cls, result: LineageResult, index) -> "Lineage":
+    def of(cls, result: LineageResult, index) -> Lineage:
         return cls(root=result.root, nodes=[Field.of(index.get(n)) for n in result.nodes],
                    edges=[LineageEdge.of(e) for e in result.edges], partial=result.partial)
 
@@ -187,7 +187,7 @@ class Taxonomy:
     sources: list[TaxonomyKey]
 
     @classmethod
-    def of(cls, tax) -> "Taxonomy":
+    def of(cls, tax) -> Taxonomy:
         desc = tax.descriptions.get
         return cls(
             categories=[Category(key=k, sensitivity=v, description=desc(("category", k)))
@@ -212,7 +212,7 @@ class PolicyRule:
     channels: list[str] | None
 
     @classmethod
-    def of(cls, r) -> "PolicyRule":
+    def of(cls, r) -> PolicyRule:
         lst = lambda v: list(v) if v is not None else None  # noqa: E731
         return cls(key=r.key, effect=r.effect, description=r.description or None,
                    min_sensitivity=r.min_sensitivity, categories=lst(r.categories),
