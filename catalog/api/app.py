@@ -23,6 +23,7 @@ from catalog.errors import CatalogError
 from catalog.services.core import Catalog
 
 log = logging.getLogger("catalog.api")
+BIG_DOCUMENT = 20_000  # characters; larger documents are planned off the event loop
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -85,7 +86,10 @@ class GraphQLEndpoint:
         query, variables = payload["query"], payload.get("variables")
         operation = payload.get("operationName")
         if lean and self.lean is not None:
-            plan = self.lean.plan(query, operation)
+            if len(query) > BIG_DOCUMENT:  # parsing it would stall every other request
+                plan = await off_loop(self.lean.plan, query, operation)
+            else:
+                plan = self.lean.plan(query, operation)
             if plan is not None:
                 out = await self.lean.execute(plan, variables, self.catalog, principal)
                 if out is not None:
