@@ -43,7 +43,9 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope, receive, send) -> None:
         status, body = await self.respond(scope, receive)
-        await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+        # A length, so the server need not frame the body in chunks.
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def respond(self, scope, receive) -> tuple[int, bytes]:
