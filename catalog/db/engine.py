@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -50,7 +53,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -61,6 +64,23 @@ def _sqlite_setup(engine: Engine) -> None:
         # one would fail at its first write with "database is locked" if another wrote meanwhile.
         immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _use_wal(cur, attempts: int = 300) -> None:
+    """Switch the file to WAL (once per file; it sticks). The switch needs a moment alone
+    with the file and does not wait on the busy timeout, so two processes opening a new
+    database at once retry it."""
+    for _ in range(attempts):
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.1)
+    cur.execute("PRAGMA journal_mode=WAL")
 
 
 def is_sqlite(engine: Engine) -> bool:

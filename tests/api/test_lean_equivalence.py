@@ -171,3 +171,17 @@ def test_the_lean_path_is_taken_for_plain_checks(endpoint):
 ])
 def test_other_documents_go_to_strawberry(endpoint, query):
     assert endpoint.lean.plan(query, None) is None
+
+
+def test_a_new_plan_never_serves_an_old_plans_json(endpoint):
+    """Plans come and go (the cache is bounded); a decision's memoized JSON belongs to the
+    plan that made it, even when a new plan takes a freed plan's place in memory."""
+    import gc
+
+    from catalog.services.auth import SYSTEM
+    ask = '{ check(field: "crm.customers.email", purpose: "service", channel: "email") { %s } }'
+    for selection in ["allowed", "revision", "allowed field", "purpose", "revision allowed"] * 4:
+        endpoint.lean._plans.clear()
+        gc.collect()
+        out = run(endpoint, {"query": ask % selection}, SYSTEM, lean=True)
+        assert list(out["data"]["check"]) == selection.split()

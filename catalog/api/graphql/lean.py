@@ -15,6 +15,7 @@ documents both ways and compares the JSON.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -324,14 +325,19 @@ def _reason_serializer(nodes: list[FieldNode], fragments: dict) -> Serializer:
 
 
 # Serialized decisions, reused while the index keeps handing out the same Decision object:
-# (serializer, decision) identity -> (decision, JSON fragment). Holding the decision keeps its
-# id from being reused by another object.
+# (serializer number, decision id) -> (decision, JSON fragment). Holding the decision keeps
+# its id from being reused by another object.
 _MEMO: dict[tuple[int, int], tuple[Decision, orjson.Fragment]] = {}
 _MEMO_SIZE = 50_000
 
 
+_SERIALIZER_IDS = itertools.count()
+
+
 def _memoized(build: Serializer) -> Serializer:
-    key0 = id(build)
+    # A number never reused (an id() would be, once a dropped plan's serializer is freed,
+    # and a new plan would then be served another selection's JSON).
+    key0 = next(_SERIALIZER_IDS)
 
     def serialize(d: Decision):
         key = (key0, id(d))
@@ -344,7 +350,6 @@ def _memoized(build: Serializer) -> Serializer:
         _MEMO[key] = (d, fragment)
         return fragment
 
-    serialize.build = build  # type: ignore[attr-defined]  (keeps build, and key0, alive)
     return serialize
 
 
