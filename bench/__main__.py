@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -69,8 +70,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the run like Ctrl-C: servers are stopped and the scratch directory goes."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    stop_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="catalog-bench-"))
     cfg = Config.make(workdir, quick=args.quick, large=args.large, duration=args.duration,
                       warmup=args.warmup, rounds=args.rounds, connections=args.connections,
@@ -90,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             try:
                 rows += SECTIONS[name](cfg)
-            except KeyboardInterrupt:
-                raise
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: print what was measured so far
+                failed.append(name)
+                rows.append(Row(name, "interrupted", None))
+                cfg.log(f"{name}: interrupted")
+                break
             except Exception as exc:  # report it and go on with the other sections
                 failed.append(name)
                 rows.append(Row(name, "section failed", None, note=f"{type(exc).__name__}: "
@@ -121,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         save(rows, meta, args.json)
         cfg.log(f"rows written to {args.json}")
-    return 1 if failed else 0
+    return 130 if any(r.figure == "interrupted" for r in rows) else 1 if failed else 0
 
 
 if __name__ == "__main__":
