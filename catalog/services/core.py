@@ -180,7 +180,8 @@ class Catalog:
         """A write transaction. Commits only if the body recorded a change; then updates the
         index. A body that raises changes nothing."""
         with self._lock:
-            self.index  # built before the transaction starts
+            if self._index is None:  # built before the transaction starts
+                self.reload()
             conn = self.engine.connect()
             try:
                 trans = conn.begin()
