@@ -122,7 +122,7 @@ def write_rows(cfg, index: CatalogIndex, cat: synth.SynthCatalog, rng: random.Ra
         new = replace(rec, grants=tuple(sorted([*others, g], key=lambda x: x.purpose)),
                       revision=revision)
         t0 = time.perf_counter()
-        index.apply(fields=[new], revision=revision)
+        index = index.apply(fields=[new], revision=revision)
         grant_ms.append((time.perf_counter() - t0) * 1000)
 
     edge_ms = []
@@ -136,7 +136,7 @@ def write_rows(cfg, index: CatalogIndex, cat: synth.SynthCatalog, rng: random.Ra
         revision += 1
         t0 = time.perf_counter()
         index.validate_new_edges([edge])
-        index.apply(add_edges=[edge], revision=revision)
+        index = index.apply(add_edges=[edge], revision=revision)
         edge_ms.append((time.perf_counter() - t0) * 1000)
 
     rows = []

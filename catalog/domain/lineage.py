@@ -15,6 +15,7 @@ positions, each keeping its own internal order. Removing an edge never invalidat
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 
@@ -54,10 +55,12 @@ class LineageGraph:
                 children = down[e.upstream] = []
             children.append(e.downstream)
         waiting = {n: len(p) for n, p in up.items()}
-        ready = [n for n in order if n not in waiting]
+        # First in, first out: nodes keep the order they came in where edges allow, so the
+        # edges a catalog registered in that order later need no reordering.
+        ready = deque(n for n in order if n not in waiting)
         position = 0
         while ready:
-            node = ready.pop()
+            node = ready.popleft()
             order[node] = position
             position += 1
             for child in down.get(node, ()):
