@@ -182,7 +182,7 @@ class LineageGraph:
         by distance, then by name. Cut at max_nodes (partial=True)."""
         nodes = [root]
         seen = {root}
-        edges: list[Edge] = []
+        edges: list[tuple[str, str, str | None]] = []  # Edge objects only for those kept
         partial = False
         up, down = self.up, self.down
         frontiers: list[tuple[bool, list[str]]] = []  # (upstream?, nodes at the last distance)
@@ -199,13 +199,13 @@ class LineageGraph:
                     if is_up:
                         parents = up.get(node, NONE)
                         for other in sorted(parents):
-                            edges.append(Edge(other, node, parents[other]))
-                            if other not in seen:
+                            edges.append((other, node, parents[other]))
+                            if other not in seen and not partial:
                                 found.setdefault(other, []).append(True)
                     else:
                         for other in sorted(down.get(node, ())):
-                            edges.append(Edge(node, other, up[other][node]))
-                            if other not in seen:
+                            edges.append((node, other, up[other][node]))
+                            if other not in seen and not partial:
                                 found.setdefault(other, []).append(False)
             nxt: dict[bool, list[str]] = {is_up: [] for is_up, _ in frontiers}
             for other in sorted(found):
@@ -219,8 +219,8 @@ class LineageGraph:
             frontiers = [(is_up, nxt[is_up]) for is_up, _ in frontiers if nxt[is_up]]
             if not frontiers:
                 break
-        edges = [e for e in dict.fromkeys(edges) if e.upstream in seen and e.downstream in seen]
-        return LineageResult(root, tuple(nodes), tuple(edges), partial)
+        kept = [Edge(u, d, t) for u, d, t in dict.fromkeys(edges) if u in seen and d in seen]
+        return LineageResult(root, tuple(nodes), tuple(kept), partial)
 
 
 class _Draft:
