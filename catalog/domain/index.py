@@ -1,11 +1,8 @@
 """The in-memory catalog index and decision engine (CONTRACT §5).
 
-Everything a check needs is precomputed per field: effective categories and sources, the
-sensitivity, and three bit masks over the (purpose, channel) cells of the taxonomy:
-
-- own:     cells F's own grants permit (step 3);
-- up_ok:   cells every ancestor permits (step 4), the AND of the parents' own & up_ok;
-- consent: cells where a governing grant on F or an ancestor asks for consent.
+Everything a check needs is precomputed per field (catalog/domain/derive.py): effective
+categories and sources, the sensitivity, and bit masks over the taxonomy's (purpose, channel)
+cells. A check is then a few dict lookups and bit tests.
 
 A CatalogIndex is an immutable snapshot of the catalog at one revision. Readers take one by
 reference and use it from start to end: no lock, one revision per answer. A write never
@@ -35,26 +32,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
+from catalog.domain.derive import Cells, Derived, governing_grant
 from catalog.domain.layered import Layered
 from catalog.domain.lineage import NONE, LineageGraph
-from catalog.domain.model import Edge, FieldRecord, Grant, LineageResult
-from catalog.domain.names import check_field_name, key_chain
+from catalog.domain.model import Edge, FieldRecord, LineageResult
+from catalog.domain.names import check_field_name
 from catalog.domain.rules import PolicyRule
 from catalog.domain.taxonomy import Taxonomy
 from catalog.errors import BadInput
 
 C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
-
-
-@dataclass(frozen=True, slots=True)
-class Derived:
-    categories: frozenset[str]
-    sources: frozenset[str]
-    sensitivity: int
-    own: int
-    up_ok: int
-    consent: int
 
 
 @dataclass(slots=True, eq=False)
@@ -70,15 +58,6 @@ class _Node:
     reasons: dict | None = None
 
 
-def governing_grant(grants: Iterable[Grant], purpose: str) -> Grant | None:
-    """Of the grants whose purpose covers `purpose`, the most specific one."""
-    by_purpose = {g.purpose: g for g in grants}
-    for key in key_chain(purpose):
-        if key in by_purpose:
-            return by_purpose[key]
-    return None
-
-
 class CatalogIndex:
     def __init__(self, taxonomy: Taxonomy, rules: Iterable[PolicyRule] = (),
                  revision: int = 0) -> None:
@@ -88,7 +67,6 @@ class CatalogIndex:
         self._nodes: Layered[str, _Node] = Layered()
         self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
         self._epoch = 0  # moves on with every change to a record or an edge
-        self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
 
@@ -107,15 +85,8 @@ class CatalogIndex:
     # -- configuration -----------------------------------------------------------------------
     def _set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        purposes, channels = sorted(taxonomy.purposes), sorted(taxonomy.channels)
-        self._purposes, self._channels = purposes, channels
-        self._cell = {(p, c): 1 << (i * len(channels) + j)
-                      for i, p in enumerate(purposes) for j, c in enumerate(channels)}
-        self._all = (1 << len(self._cell)) - 1
-        self._masks: dict[tuple[Grant, ...], tuple[int, int]] = {}
-        self._rows: dict[tuple[str, ...] | None, int] = {}
-        self._chains = [(i * len(channels), key_chain(p)) for i, p in enumerate(purposes)]
-        self._sensitivity: dict[frozenset[str], int] = {}
+        self._cells = cells = Cells(taxonomy)
+        self._purposes, self._channels, self._cell = cells.purposes, cells.channels, cells.bit
         # Rule hits depend on sensitivities, which the taxonomy resolves: drop them too.
         self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
 
@@ -375,53 +346,5 @@ class CatalogIndex:
         return out
 
     def _derive(self, name: str, derived_of) -> Derived:
-        rec = self.fields[name]
-        own, own_consent = self._grant_masks(rec.grants)
-        cats = sources = None
-        up_ok = self._all
-        consent = own_consent
-        for parent in self.graph.up.get(name, NONE):
-            p = derived_of(parent)
-            # Interned sets: on a deep catalog most parents carry the very same ones.
-            cats = p.categories if cats is None or cats is p.categories else cats | p.categories
-            sources = p.sources if sources is None or sources is p.sources else \
-                sources | p.sources
-            up_ok &= p.own & p.up_ok
-            consent |= p.consent
-        categories = self._intern(frozenset((rec.category,)) if cats is None else
-                                  cats if rec.category in cats else cats | {rec.category})
-        sources = self._intern(frozenset((rec.source,)) if sources is None else
-                               sources if rec.source in sources else sources | {rec.source})
-        sensitivity = self._sensitivity.get(categories)
-        if sensitivity is None:
-            sensitivity = self._sensitivity[categories] = self.taxonomy.sensitivity(categories)
-        return Derived(categories, sources, sensitivity, own, up_ok, consent)
-
-    def _intern(self, s: frozenset[str]) -> frozenset[str]:
-        return self._interned.setdefault(s, s)
-
-    def _grant_masks(self, grants: tuple[Grant, ...]) -> tuple[int, int]:
-        """(own, consent) cell masks of a field's grants; per purpose the most specific
-        grant governs. Memoized per grant list, built from per-grant channel rows."""
-        masks = self._masks.get(grants)
-        if masks is None:
-            by_purpose = {g.purpose: g for g in grants}
-            own = consent = 0
-            for shift, chain in self._chains:
-                g = next((by_purpose[k] for k in chain if k in by_purpose), None)
-                if g is None:
-                    continue
-                row = self._channel_row(g) << shift
-                own |= row
-                if g.requires_consent:
-                    consent |= row
-            masks = self._masks[grants] = (own, consent)
-        return masks
-
-    def _channel_row(self, g: Grant) -> int:
-        """The channels a grant covers, as bits of one purpose's row of cells."""
-        row = self._rows.get(g.channels)
-        if row is None:
-            row = self._rows[g.channels] = sum(1 << j for j, c in enumerate(self._channels)
-                                               if g.covers_channel(c))
-        return row
+        return self._cells.derive(self.fields[name],
+                                  map(derived_of, self.graph.up.get(name, NONE)))
