@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from catalog.db import repo
-from catalog.db.records import field_json
 from catalog.domain.model import FieldRecord, Grant
 from catalog.domain.names import check_field_name
 from catalog.errors import BadInput, NotFound
+from catalog.services import writes
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog
 
@@ -53,16 +52,8 @@ def register_fields(cat: Catalog, principal: Principal,
             index.validate_record(rec)
             check_widths(rec)
             records.append((before, rec))
-        changed = [(b, r) for b, r in records if b is None or replace(b, revision=0)
-                   != replace(r, revision=0)]
-        if changed:
-            ids = repo.field_ids(conn=txn.conn, names=[r.name for b, r in changed if b])
-            repo.save_fields(conn=txn.conn, records=[r for _, r in changed], ids=ids)
-            for b, r in changed:
-                txn.fields[r.name] = r
-                txn.log.append({"action": "register" if b is None else "update",
-                                "entity": "field", "field": r.name,
-                                "before": field_json(b), "after": field_json(r)})
+        writes.save_fields(txn, [(b, r) for b, r in records if b is None
+                                 or replace(b, revision=0) != replace(r, revision=0)])
     return [txn.fields.get(r.name) or index.get(r.name) or r for _, r in records]
 
 
@@ -110,11 +101,7 @@ def _save_one(cat: Catalog, principal: Principal, name: str, action: str, change
             return before
         after = replace(after, revision=txn.revision)
         cat.index.validate_record(after)
-        repo.save_fields(conn=txn.conn, records=[after],
-                         ids=repo.field_ids(conn=txn.conn, names=[name]))
-        txn.fields[name] = after
-        txn.log.append({"action": action, "entity": "field", "field": name,
-                        "before": field_json(before), "after": field_json(after)})
+        writes.save_fields(txn, [(before, after)], action)
     return after
 
 

@@ -11,14 +11,17 @@ from catalog.services.setup import SEEDS
 
 # One way to run each command, given everything but the database.
 INVOCATIONS = {
+    "apply": ["apply", str(SEEDS / "demo" / "catalog.yaml")],
     "check": ["check", "crm.customers.email", "service", "email"],
     "demo": ["demo", "--no-serve"],
+    "export": ["export"],
     "init": ["init"],
     "seed": ["seed", str(SEEDS / "demo" / "catalog.yaml")],
     "serve": ["serve"],
     "token create": ["token", "create", "--role", "admin"],
     "token list": ["token", "list"],
     "token revoke": ["token", "revoke", "1"],
+    "verify": ["verify", str(SEEDS / "demo" / "uses.yaml")],
 }
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 
