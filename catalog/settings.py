@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_body_bytes: int = 5_000_000
     token_cache_seconds: float = 5.0
+    # GET /metrics (Prometheus); off hides it.
+    metrics: bool = True
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz.
+"""The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz,
+GET /metrics (api/metrics.py).
 
 POST /graphql is served by a plain ASGI handler (it is the pipelines' hot path); everything
 else goes through Starlette."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from time import perf_counter
 
 import orjson
 from starlette.applications import Starlette
@@ -20,6 +22,8 @@ from catalog.api.graphql.context import Context, off_loop
 from catalog.api.graphql.errors import formatted
 from catalog.api.graphql.lean import LeanExecutor
 from catalog.api.graphql.schema import get_schema
+from catalog.api.metrics import QUERY_KEY
+from catalog.api.metrics import attach as attach_metrics
 from catalog.errors import CatalogError
 from catalog.services.core import Catalog
 
@@ -41,13 +45,17 @@ class GraphQLEndpoint:
         self.settings = catalog.settings
         self.schema = get_schema(self.settings.introspection)
         self.lean = LeanExecutor(self.schema._schema) if lean else None
+        self.metrics = None
 
     async def __call__(self, scope, receive, send) -> None:
+        started = perf_counter()
         status, body = await self.respond(scope, receive)
         # A length, so the server need not frame the body in chunks.
         headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:  # O(1); counted off the request path (api/metrics.py)
+            self.metrics.request(scope.get(QUERY_KEY), started)
 
     async def respond(self, scope, receive) -> tuple[int, bytes]:
         limit = self.settings.max_body_bytes
@@ -78,6 +86,7 @@ class GraphQLEndpoint:
         problem = payload_problem(payload)
         if problem:
             return 400, error_body("BAD_INPUT", problem)
+        scope[QUERY_KEY] = payload["query"]
         return 200, orjson.dumps(await self.execute(payload, principal))
 
     async def authenticate(self, header: str):
@@ -126,6 +135,7 @@ def payload_problem(payload) -> str | None:
 
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
+    metrics, metrics_routes = attach_metrics(catalog, endpoint, endpoint.schema._schema)
     ide_html = get_graphql_ide_html("graphiql")
 
     async def healthz(request: Request) -> Response:
@@ -151,13 +161,18 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         gc.freeze()
         if background_sync:
             catalog.start_background_sync()
+        if metrics is not None:
+            metrics.start()
         yield
+        if metrics is not None:
+            metrics.stop()
         catalog.close()
 
     site = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphiql, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
+        *metrics_routes,
     ], lifespan=lifespan)
 
     async def app(scope, receive, send) -> None:

@@ -23,14 +23,20 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
           at_least_revision: int | None = None) -> Decision:
     precheck(principal)
     cat.fresh(at_least_revision)
-    return cat.index.check(field, purpose, channel)
+    decision = cat.index.check(field, purpose, channel)
+    if cat.seen is not None:  # counted for /metrics off the request path (api/metrics.py)
+        cat.seen.append(decision)
+    return decision
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
                at_least_revision: int | None = None) -> list[Decision]:
     precheck(principal, requests)
     cat.fresh(at_least_revision)
-    return cat.index.check_many(requests)
+    decisions = cat.index.check_many(requests)
+    if cat.seen is not None:
+        cat.seen.append(decisions)
+    return decisions
 
 
 def get_field(cat: Catalog, principal: Principal, name: str) -> FieldRecord | None:
