@@ -238,15 +238,15 @@ def _plan_edges(plan: Plan, index: CatalogIndex, spec: Spec, *, prune: bool) -> 
         if transform != before.transform:
             plan.updated_edges.append((before, Edge(up, down, transform)))
     if prune and "lineage" in spec.sections:
-        for up, down in sorted(graph.g.edges):
+        for up, down in sorted(graph.edges()):
             if (up, down) not in spec.edges:
                 plan.removed_edges.append(graph.edge(up, down))
     if plan.new_edges:
-        _refuse_cycles(graph.g, plan, spec)
+        _refuse_cycles(graph.edges(), plan, spec)
 
 
-def _refuse_cycles(current: nx.DiGraph, plan: Plan, spec: Spec) -> None:
-    g = nx.DiGraph(current.edges)
+def _refuse_cycles(current, plan: Plan, spec: Spec) -> None:
+    g = nx.DiGraph(current)
     g.remove_edges_from((e.upstream, e.downstream) for e in plan.removed_edges)
     g.add_edges_from((e.upstream, e.downstream) for e in plan.new_edges)
     try:
@@ -263,11 +263,11 @@ def _refuse_cycles(current: nx.DiGraph, plan: Plan, spec: Spec) -> None:
 
 def after_index(index: CatalogIndex, plan: Plan) -> CatalogIndex:
     """A private index of the catalog as the plan would leave it (for a dry run's flips)."""
-    fields = dict(index.fields)
+    fields = index.fields.flat()
     fields.update((a.name, a) for _, a in plan.fields)
     removed = {(e.upstream, e.downstream) for e in plan.removed_edges}
     changed = {(a.upstream, a.downstream): a for _, a in plan.updated_edges}
-    edges = [changed.get((u, d)) or index.graph.edge(u, d) for u, d in index.graph.g.edges
+    edges = [changed.get((u, d)) or index.graph.edge(u, d) for u, d in index.graph.edges()
              if (u, d) not in removed]
     return CatalogIndex.build(plan.new_taxonomy, plan.new_rules, fields.values(),
                               [*edges, *plan.new_edges], index.revision)
