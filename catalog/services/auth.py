@@ -1,5 +1,6 @@
-"""Tokens, principals and what each role may do (CONTRACT §7). Every service operation calls
-`require` before it reads or writes, so a resolver that forgets cannot open a hole."""
+"""Tokens, principals and what each role may do (docs/semantics.md, section 5). Every service
+operation calls `require` before it reads or writes, so a resolver that forgets cannot open a
+hole."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from catalog.db import repo
+from catalog.domain.names import check_text
 from catalog.errors import BadInput, Forbidden, Unauthenticated
 
 ROLES = ("admin", "owner", "reviewer", "pipeline")
@@ -80,6 +82,7 @@ def check_role_scope(role: str, scope: str | None) -> None:
 
 
 def check_token_name(name: str | None) -> None:
+    check_text(name, "token name")
     if name is not None and len(name) > 200:
         raise BadInput(f"token name is {len(name)} characters long; use at most 200")
 

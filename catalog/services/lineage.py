@@ -5,7 +5,7 @@ from __future__ import annotations
 from catalog.db import repo
 from catalog.db.records import edge_json
 from catalog.domain.model import Edge, LineageResult
-from catalog.domain.names import check_field_name
+from catalog.domain.names import check_field_name, check_text
 from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog
@@ -23,6 +23,8 @@ def add_lineages(cat: Catalog, principal: Principal, edges: list[Edge]) -> list[
         require(principal, "write", e.downstream)  # first: no validation detail to the unentitled
         check_field_name(e.upstream)
         check_field_name(e.downstream)
+        check_text(e.transform, f"lineage {e.upstream} -> {e.downstream}: transform",
+                   multiline=True)
         if (e.upstream, e.downstream) in seen:
             raise BadInput(f"lineage {e.upstream} -> {e.downstream} appears twice in one call")
         seen.add((e.upstream, e.downstream))

@@ -1,6 +1,6 @@
-"""Limits and the HTTP edges (CONTRACT §6): document depth and aliases, batch sizes, body
-size, malformed bodies, unreachable revisions, GET. Past a limit: a BAD_INPUT error, never a
-hang; and the server goes on answering."""
+"""Limits and the HTTP edges (docs/semantics.md, section 7): document depth and aliases, batch
+sizes, body size, malformed bodies, unreachable revisions, GET. Past a limit: a BAD_INPUT error,
+never a hang; and the server goes on answering."""
 
 from __future__ import annotations
 

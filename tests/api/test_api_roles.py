@@ -1,6 +1,6 @@
-"""CONTRACT §7 over HTTP: every role against every mutation and query. A role acting outside
-its rights gets FORBIDDEN and changes nothing (the catalog revision and the fields involved
-are as they were)."""
+"""docs/semantics.md, section 5, over HTTP: every role against every mutation and query. A role
+acting outside its rights gets FORBIDDEN and changes nothing (the catalog revision and the fields
+involved are as they were)."""
 
 from __future__ import annotations
 

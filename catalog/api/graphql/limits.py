@@ -1,5 +1,5 @@
-"""Document limits (CONTRACT §6): at most 100 aliases, counted through fragments (a fragment
-spread twice counts twice), and at most 10 levels of nesting. Counts are memoized per
+"""Document limits (docs/semantics.md, section 7): at most 100 aliases, counted through fragments (a
+fragment spread twice counts twice), and at most 10 levels of nesting. Counts are memoized per
 fragment, so a 'fragment bomb' costs linear time to measure, not exponential."""
 
 from __future__ import annotations

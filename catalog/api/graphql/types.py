@@ -1,5 +1,5 @@
-"""GraphQL output types (CONTRACT §6) and their mapping from domain records. Resolvers build
-these from plain records; no ORM object ever reaches strawberry."""
+"""GraphQL output types (graphql/schema.graphql) and their mapping from domain records. Resolvers
+build these from plain records; no ORM object ever reaches strawberry."""
 
 from __future__ import annotations
 
