@@ -41,7 +41,7 @@ def get_field(cat: Catalog, principal: Principal, name: str) -> FieldRecord | No
 
 def usage_matrix(cat: Catalog, principal: Principal, field: str) -> list[Decision]:
     """Every purpose x channel for one field, purposes then channels in key order."""
-    require(principal, "read")
+    require(principal, "read", asked="query usageMatrix")
     cat.fresh()
     index = cat.index
     if index.get(field) is None:

@@ -71,7 +71,7 @@ def remove_lineage(cat: Catalog, principal: Principal, upstream: str, downstream
 
 def lineage(cat: Catalog, principal: Principal, field: str, direction: str = "UPSTREAM",
             depth: int = 10) -> LineageResult:
-    require(principal, "read")
+    require(principal, "read", asked="query lineage")
     if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
         raise BadInput(f"direction must be UPSTREAM, DOWNSTREAM or BOTH, not {direction!r}")
     if not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:

@@ -53,15 +53,16 @@ class Query:
         result = lineage.lineage(cat, info.context.principal, field, direction.value, depth)
         return t.Lineage.of(result, cat.index)
 
-    @strawberry.field(description="Fields by filters (keys cover keys below them), by name.")
+    @strawberry.field(description="Fields by filters, by name (docs/semantics.md, section 6).")
     async def fields(self, info: Info, category: str | None = None,
-                     purpose: str | None = None, source: str | None = None,
+                     purpose: t.PurposeFilter = None, source: str | None = None,
                      owner: str | None = None, name_prefix: str | None = None,
-                     first: int = 50, after: str | None = None) -> t.FieldConnection:
+                     first: int = 50, after: str | None = None,
+                     permitted_for: t.PermittedForFilter = None) -> t.FieldConnection:
         records, cursor, more = await off_loop(
             browse.fields_page, info.context.catalog, info.context.principal,
             category=category, purpose=purpose, source=source, owner=owner,
-            prefix=name_prefix, first=first, after=after)
+            prefix=name_prefix, first=first, after=after, permitted_for=permitted_for)
         return t.FieldConnection(nodes=[t.Field.of(r) for r in records],
                                  page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
 
@@ -82,7 +83,7 @@ class Query:
 
     @strawberry.field
     def taxonomy(self, info: Info) -> t.Taxonomy:
-        require(info.context.principal, "read")
+        require(info.context.principal, "read", asked="query taxonomy")
         info.context.catalog.fresh()
         return t.Taxonomy.of(info.context.catalog.index.taxonomy)
 
@@ -93,7 +94,7 @@ class Query:
 
     @strawberry.field(description="The catalog revision this worker's index reflects.")
     def revision(self, info: Info) -> int:
-        require(info.context.principal, "read")
+        require(info.context.principal, "read", asked="query revision")
         info.context.catalog.fresh()
         return info.context.catalog.index.revision
 
