@@ -7,10 +7,12 @@ import base64
 import orjson
 
 from catalog.db import repo
+from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord
 from catalog.domain.names import MAX_FIELD_NAME, has_control, is_field_name, key_chain
 from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
+from catalog.services.checks import snapshot
 from catalog.services.core import Catalog
 
 MAX_PAGE = 500
@@ -40,13 +42,15 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 def fields_page(cat: Catalog, principal: Principal, *, category=None, purpose=None,
                 permitted_for=None, source=None, owner=None, prefix=None, first: int = 50,
-                after: str | None = None) -> tuple[list[FieldRecord], str | None, bool]:
-    """A page of fields by name. The names come from the database; their records from this
-    process's index once it has caught up with the revision the names were read at, so a
-    field another process committed meanwhile is on the page, never skipped."""
+                after: str | None = None, index: CatalogIndex | None = None
+                ) -> tuple[list[FieldRecord], str | None, bool]:
+    """A page of fields by name. The names come from the database; their records from the
+    caller's snapshot (index) when it has reached the revision the names were read at, else
+    from this process's index caught up to it: a field another process committed meanwhile
+    is on the page, never skipped."""
     require(principal, "read", asked="query fields")
     first = _page_size(first)
-    tax = cat.index.taxonomy
+    tax = (index or cat.index).taxonomy
     for kind, key in (("category", category), ("purpose", purpose), ("source", source),
                       ("purpose", permitted_for)):
         if key is not None:
@@ -64,8 +68,8 @@ def fields_page(cat: Catalog, principal: Principal, *, category=None, purpose=No
         revision = repo.current_revision(conn=conn)
     more = len(names) > first
     names = names[:first]
-    cat.fresh(revision)
-    records = [r for r in (cat.index.get(n) for n in names) if r is not None]
+    snap = snapshot(cat, index, revision)
+    records = [r for r in (snap.get(n) for n in names) if r is not None]
     return records, encode_cursor(names[-1]) if names else None, more
 
 

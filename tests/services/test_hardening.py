@@ -156,3 +156,28 @@ def test_forbidden_names_what_was_asked(catalog, pipeline, reviewer):
         browse.history_page(catalog, pipeline, "crm.a.b")
     with pytest.raises(Forbidden, match="may not query tokens"):
         auth.list_tokens(catalog, reviewer)
+
+
+@pytest.mark.anyio
+async def test_a_page_over_http_holds_fields_another_process_committed(catalog, other_catalog,
+                                                                      admin):
+    """The API pins one snapshot per response; a `fields` page that names a newer field reads
+    its lineage from a snapshot that holds it."""
+    import httpx
+
+    from catalog.api.app import create_app
+
+    register_fields(catalog, admin, [field("crm.a.f0")])
+    catalog.settings = catalog.settings.model_copy(update={"sync_interval": 3600.0})
+    catalog.reload()
+    register_fields(other_catalog, admin, [field("crm.a.f1"), field("crm.a.f2")])
+    lineage.add_lineages(other_catalog, admin, [Edge("crm.a.f1", "crm.a.f2")])
+    _, token = auth.create_token(other_catalog, admin, role="reviewer")
+    transport = httpx.ASGITransport(app=create_app(catalog, background_sync=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://catalog.test") as client:
+        r = await client.post("/graphql", json={
+            "query": "{ fields(namePrefix: \"crm.a.\") { nodes { name upstream } } }"},
+            headers={"Authorization": f"Bearer {token}"})
+    nodes = r.json()["data"]["fields"]["nodes"]
+    assert nodes == [{"name": "crm.a.f0", "upstream": []}, {"name": "crm.a.f1", "upstream": []},
+                     {"name": "crm.a.f2", "upstream": ["crm.a.f1"]}]
