@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -14,6 +15,7 @@ from catalog.services.core import Catalog
 class Context:
     catalog: Catalog
     principal: Principal | None
+    document: Any = None  # the parsed, validated DocumentNode, when the endpoint prepared it
 
 
 async def off_loop(fn, *args, **kwargs):
