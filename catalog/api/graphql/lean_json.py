@@ -55,26 +55,25 @@ class NotLean(Exception):
 
 
 class Selection:
-    """JSON bytes of decisions for one selection. The memo maps id(decision) to the decision
-    and its bytes; holding the decision keeps its id from being reused by another object."""
+    """JSON bytes of decisions for one selection, memoized by id(decision). `keep` holds each
+    memoized decision, so no other object can take its id while the entry lives: a hit by id
+    is always the same decision, and a batch is looked up and joined in C loops."""
 
     def __init__(self, build: Callable[[Decision], dict]) -> None:
         self.build = build
-        self.memo: dict[int, tuple[Decision, bytes]] = {}
+        self.memo: dict[int, bytes] = {}
+        self.keep: dict[int, Decision] = {}
         _memos.add(self)
 
     def one(self, d: Decision) -> bytes:
-        hit = self.memo.get(id(d))
-        return hit[1] if hit is not None and hit[0] is d else self._add(d)
+        return self.memo.get(id(d)) or self._add(d)
 
     def many(self, decisions: list[Decision]) -> bytes:
-        get, add = self.memo.get, self._add
-        out = []
-        append = out.append
-        for d in decisions:
-            hit = get(id(d))
-            append(hit[1] if hit is not None and hit[0] is d else add(d))
-        return b"[" + b",".join(out) + b"]"
+        try:
+            return b"[" + b",".join(map(self.memo.__getitem__, map(id, decisions))) + b"]"
+        except KeyError:  # some not memoized yet (or unknown names, never memoized)
+            get, add = self.memo.get, self._add
+            return b"[" + b",".join([get(id(d)) or add(d) for d in decisions]) + b"]"
 
     def _add(self, d: Decision) -> bytes:
         data = orjson.dumps(self.build(d))
@@ -83,15 +82,17 @@ class Selection:
             return data
         if _usage["entries"] >= MEMO_ENTRIES or _usage["bytes"] + len(data) > MEMO_BYTES:
             clear_memos()
-        self.memo[id(d)] = (d, data)
+        self.memo[id(d)] = data
+        self.keep[id(d)] = d
         _usage["entries"] += 1
-        _usage["bytes"] += len(data) + 100  # the entry itself
+        _usage["bytes"] += len(data) + 200  # the entries themselves
         return data
 
 
 def clear_memos() -> None:
     for selection in list(_memos):
         selection.memo.clear()
+        selection.keep.clear()
     _usage["entries"] = _usage["bytes"] = 0
 
 
