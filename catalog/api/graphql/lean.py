@@ -150,10 +150,13 @@ class LeanExecutor:
                     return NOT_LEAN
             else:
                 coerced = plain
-        parts = []
+        parts = [b'{"data":{']  # one join makes the answer
         for root in plan.roots:
+            if len(parts) > 1:
+                parts.append(b",")
+            parts.append(root.head)
             if root.name == "__typename":
-                parts.append(root.head + b'"Query"')
+                parts.append(b'"Query"')
                 continue
             if root.recipe is not None and slow is None:
                 args = _apply(root.recipe, coerced)
@@ -171,10 +174,12 @@ class LeanExecutor:
                 # The root fields are non-null: an error nulls all of data, and graphql-core
                 # reports only the first one.
                 return orjson.dumps({"data": None, "errors": [shape(err).formatted]})
-            sel = root.selection
-            parts.append(root.head + (sel.one(value) if root.name == "check"
-                                      else sel.many(value)))
-        return b'{"data":{' + b",".join(parts) + b"}}"
+            if root.name == "check":
+                parts.append(root.selection.one(value))
+            else:
+                parts += (b"[", root.selection.many(value), b"]")
+        parts.append(b"}}")
+        return b"".join(parts)
 
 
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)

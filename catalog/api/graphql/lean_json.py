@@ -69,11 +69,13 @@ class Selection:
         return self.memo.get(id(d)) or self._add(d)
 
     def many(self, decisions: list[Decision]) -> bytes:
+        """The decisions' JSON objects joined by commas (the caller adds the brackets, in
+        its one join of the whole answer)."""
         try:
-            return b"[" + b",".join(map(self.memo.__getitem__, map(id, decisions))) + b"]"
+            return b",".join(map(self.memo.__getitem__, map(id, decisions)))
         except KeyError:  # some not memoized yet (or unknown names, never memoized)
             get, add = self.memo.get, self._add
-            return b"[" + b",".join([get(id(d)) or add(d) for d in decisions]) + b"]"
+            return b",".join([get(id(d)) or add(d) for d in decisions])
 
     def _add(self, d: Decision) -> bytes:
         data = orjson.dumps(self.build(d))
