@@ -150,6 +150,7 @@ class LeanExecutor:
                     return NOT_LEAN
             else:
                 coerced = plain
+        snap = _Snapshot()
         parts = [b'{"data":{']  # one join makes the answer
         for root in plan.roots:
             if len(parts) > 1:
@@ -167,7 +168,7 @@ class LeanExecutor:
                 except GraphQLError:
                     return NOT_LEAN
             try:
-                value = await _run(root.name, args, catalog, principal)
+                value = await _run(root.name, args, catalog, principal, snap)
             except Exception as exc:  # shape() masks all but CatalogErrors as INTERNAL
                 err = GraphQLError(str(exc), nodes=[root.node], path=[root.key],
                                    original_error=exc)
@@ -185,9 +186,25 @@ class LeanExecutor:
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)
 
 
-async def _run(name: str, args: dict, catalog, principal):
+class _Snapshot:
+    """The index snapshot a response reads, pinned by its first root (as the GraphQL
+    context pins it for strawberry's resolvers): one revision per response."""
+
+    __slots__ = ("index",)
+
+    def __init__(self) -> None:
+        self.index = None
+
+    def get(self, catalog):
+        if self.index is None:
+            catalog.fresh()
+            self.index = catalog.index
+        return self.index
+
+
+async def _run(name: str, args: dict, catalog, principal, snap: _Snapshot):
+    """The root's value, as Query.check / Query.check_many (query.py) compute it."""
     at_least = args.get("atLeastRevision")
-    wait = at_least is not None and catalog.index.revision < at_least
     if name == "check":
         checks.precheck(principal)
         call = (checks.check, catalog, principal, args["field"], args["purpose"],
@@ -198,7 +215,9 @@ async def _run(name: str, args: dict, catalog, principal):
             reqs = list(map(_TRIPLE, reqs))
         checks.precheck(principal, reqs)
         call = (checks.check_many, catalog, principal, reqs, at_least)
-    return await off_loop(*call) if wait else call[0](*call[1:])
+    if at_least is not None and snap.get(catalog).revision < at_least:
+        return await off_loop(*call)  # waits for the revision, off the event loop
+    return call[0](*call[1:], index=snap.get(catalog))
 
 
 class _Triples(list):
