@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import pytest
 
