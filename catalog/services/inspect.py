@@ -27,8 +27,14 @@ def category_origins(cat: Catalog, principal: Principal, name: str) -> list[tupl
     index = cat.index
     if index.get(name) is None:
         raise NotFound(f"field {name!r} is not in the catalog")
+    seen, todo = {name}, [name]
+    while todo:  # every ancestor: the field's lineage upstream, all the way
+        for parent in index.upstream(todo.pop()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
     origins: dict[str, list[str]] = {}
-    for n in sorted({name} | index.graph.ancestors(name)):
+    for n in sorted(seen):
         rec = index.get(n)
         if rec is not None:
             origins.setdefault(rec.category, []).append(n)

@@ -29,10 +29,10 @@ pytestmark = [
                               "installs them)"),
 ]
 webdriver = pytest.importorskip("selenium.webdriver")
-from conftest import tokens_for  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from web_helpers import tokens_for  # noqa: E402
 
 BABY = "dwh.marts.audiences.baby_club_member"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Browser, signed_in
+from web_helpers import Browser, signed_in
 
 from catalog.services import checks, policy
 from catalog.services.auth import SYSTEM

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Browser
+from web_helpers import Browser
 
 from catalog.services.auth import SYSTEM, revoke_token
 from catalog.web.console import COOKIE
