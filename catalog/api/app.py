@@ -1,4 +1,5 @@
-"""The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz.
+"""The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz,
+and the reviewer console (catalog/web/) at /.
 
 POST /graphql is served by a plain ASGI handler (it is the pipelines' hot path); everything
 else goes through Starlette."""
@@ -12,9 +13,8 @@ from contextlib import asynccontextmanager
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.http.ides import get_graphql_ide_html
 
 from catalog.api.graphql.context import Context, off_loop
 from catalog.api.graphql.documents import Documents, Refused
@@ -24,6 +24,7 @@ from catalog.api.graphql.schema import get_schema
 from catalog.api.http_rules import HeaderProblem, request_headers
 from catalog.errors import CatalogError
 from catalog.services.core import Catalog
+from catalog.web import console
 
 log = logging.getLogger("catalog.api")
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -134,17 +135,9 @@ def payload_problem(payload) -> str | None:
 
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
-    ide_html = get_graphql_ide_html("graphiql")
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "revision": catalog.index.revision})
-
-    async def graphiql(request: Request) -> Response:
-        if request.query_params.get("query"):
-            return Response(error_body("BAD_INPUT", "send GraphQL operations with POST "
-                                                    "/graphql; GET serves GraphiQL only"),
-                            status_code=405, media_type="application/json")
-        return HTMLResponse(ide_html)
 
     async def method_not_allowed(request: Request) -> Response:
         return Response(error_body("BAD_INPUT", "use POST /graphql (GET serves GraphiQL)"),
@@ -164,8 +157,8 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
 
     site = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", graphiql, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
+        *console.routes(catalog),  # GET /graphql (GraphiQL, offline), / and the console
     ], lifespan=lifespan)
 
     async def app(scope, receive, send) -> None:
