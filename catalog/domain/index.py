@@ -15,7 +15,8 @@ fields and their descendants, in topological order, and stops early where nothin
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections import ChainMap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
@@ -24,6 +25,7 @@ from catalog.domain.model import Edge, FieldRecord, Grant, LineageResult
 from catalog.domain.names import check_field_name, key_chain
 from catalog.domain.rules import PolicyRule
 from catalog.domain.taxonomy import Taxonomy
+from catalog.domain.unclassified import UNCLASSIFIED_RULE, unclassified_reason
 from catalog.errors import BadInput
 
 C = ReasonCode
@@ -194,6 +196,9 @@ class CatalogIndex:
                     f"{inner.message}", path=path))
         denied, consent = self._rules_for(d, purpose, channel)
         for rule in denied:
+            if rule.key == UNCLASSIFIED_RULE:  # its own message: which field to classify
+                reasons.append(unclassified_reason(self, name, purpose, channel))
+                continue
             why = rule.description or rule.explain()
             reasons.append(Reason(
                 C.POLICY_DENIED,
@@ -256,9 +261,11 @@ class CatalogIndex:
             for c in g.channels or ():
                 tax.require("channel", c)
 
-    def validate_new_edges(self, edges: list[Edge]) -> None:
+    def validate_new_edges(self, edges: list[Edge], pending: Mapping | None = None) -> None:
+        """pending: fields a write registers before its edges (not in the index yet)."""
         with self.lock:
-            self.graph.validate_new_edges(edges, self.fields)
+            known = ChainMap(self.fields, pending) if pending else self.fields
+            self.graph.validate_new_edges(edges, known)
 
     # -- changing ----------------------------------------------------------------------------
     def apply(self, *, fields: Iterable[FieldRecord] = (), add_edges: Iterable[Edge] = (),
