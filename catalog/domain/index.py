@@ -282,9 +282,13 @@ class CatalogIndex:
                 self._verdicts.clear()
                 self._cached = 0
             for rec in fields:
+                before = self.fields.get(rec.name)
                 self.fields[rec.name] = rec
                 self.graph.add_node(rec.name)
-                dirty.add(rec.name)
+                # A restamp (only the revision moved: an edge end) derives nothing new, and
+                # recomputing it would walk its whole downstream cone on every write.
+                if before is None or replace(before, revision=rec.revision) != rec:
+                    dirty.add(rec.name)
             for upstream, downstream in remove_edges:
                 self.graph.remove_edge(upstream, downstream)
                 dirty.add(downstream)

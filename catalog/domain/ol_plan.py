@@ -29,8 +29,28 @@ class PlannedField:
     name: str
     source: str  # derived (an output column) or first_party (an input, a dataset event's)
     scoped: bool  # the caller's scope must cover it (outputs; a dataset event's columns)
-    description: str | None = None
-    source_system: str | None = None
+    origin: tuple[str, str, str]  # (namespace, dataset, column) it came from
+    type: str | None = None
+    text: str | None = None  # the schema facet's description
+    job: str | None = None
+
+    @property
+    def description(self) -> str:
+        """Said only of fields that get registered (most events name known ones)."""
+        namespace, dataset, column = self.origin
+        about = f"{self.text.strip()} · " if self.text and self.text.strip() else ""
+        about += f"found by OpenLineage: column {column} of {dataset} in {namespace}"
+        about += f" ({self.type})" if self.type else ""
+        return about + (f", job {self.job}" if self.job else "")
+
+    @property
+    def source_system(self) -> str | None:
+        return self.origin[0] if len(self.origin[0]) <= 200 else None
+
+
+def shown(origin: tuple[str, str, str]) -> str:
+    namespace, dataset, column = origin
+    return f"{column!r} of {dataset!r} ({namespace})"
 
 
 @dataclass
@@ -38,7 +58,6 @@ class IngestPlan:
     fields: dict[str, PlannedField] = field(default_factory=dict)
     edges: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # -> transforms
     problems: list[str] = field(default_factory=list)  # refused after the scope check
-    origins: dict[str, str] = field(default_factory=dict)  # name -> the column it came from
 
     @property
     def scoped(self) -> list[str]:
@@ -47,15 +66,14 @@ class IngestPlan:
     def transform(self, edge: tuple[str, str]) -> str | None:
         return ",".join(self.edges[edge]) or None
 
-    def add_field(self, planned: PlannedField, origin: str) -> None:
-        seen = self.origins.get(planned.name)
-        if seen is not None and seen != origin:
-            self.problems.append(f"columns {seen} and {origin} both map to the field name "
-                                 f"{planned.name}: rename one, or add a mapping rule "
-                                 "(CATALOG_OPENLINEAGE_MAPPING) that keeps them apart")
-            return
-        self.origins[planned.name] = origin
+    def add_field(self, planned: PlannedField) -> None:
         before = self.fields.get(planned.name)
+        if before is not None and before.origin != planned.origin:
+            self.problems.append(
+                f"columns {shown(before.origin)} and {shown(planned.origin)} both map to the "
+                f"field name {planned.name}: rename one, or add a mapping rule "
+                "(CATALOG_OPENLINEAGE_MAPPING) that keeps them apart")
+            return
         if before is None or (planned.scoped and not before.scoped):
             self.fields[planned.name] = planned  # an output wins over an input of one name
         if len(self.fields) > MAX_FIELDS:
@@ -84,20 +102,15 @@ class _Planner:
     def column(self, ds_namespace: str, ds_name: str, column: str, *, output: bool,
                scoped: bool, type_: str | None = None, text: str | None = None) -> str:
         name = field_name(ds_namespace, ds_name, column, self.rules)
-        origin = f"{column!r} of {ds_name!r} ({ds_namespace})"
+        origin = (ds_namespace, ds_name, column)
         if not is_field_name(name):
             self.plan.problems.append(
-                f"column {origin} maps to {name[:120]!r}, which is not a valid field name "
-                "(3+ segments of 1-128 characters, 512 in all): add a mapping rule "
+                f"column {shown(origin)} maps to {name[:120]!r}, which is not a valid field "
+                "name (3+ segments of 1-128 characters, 512 in all): add a mapping rule "
                 "(CATALOG_OPENLINEAGE_MAPPING) for its dataset")
             return name
-        about = f"{text.strip()} · " if text and text.strip() else ""
-        about += f"found by OpenLineage: column {column} of {ds_name} in {ds_namespace}"
-        about += f" ({type_})" if type_ else ""
-        about += f", job {self.job}" if self.job else ""
-        self.plan.add_field(PlannedField(
-            name, "derived" if output else "first_party", scoped, about,
-            ds_namespace if len(ds_namespace) <= 200 else None), origin)
+        self.plan.add_field(PlannedField(name, "derived" if output else "first_party", scoped,
+                                         origin, type_, text, self.job))
         return name
 
     def dataset(self, ds: Dataset, *, output: bool, scoped: bool, lineage: bool) -> None:

@@ -86,11 +86,28 @@ def ingest_events(cat: Catalog, principal: Principal, events: list[Event]) -> In
     """Register the fields the catalog lacks and add the edges, all in one transaction. A
     replay commits nothing and answers the current revision."""
     plan = plan_events(cat, principal, events)
+    cat.sync()  # one read of the revision: the index now holds every committed change
+    if not adds_anything(cat, plan):  # a replay or re-run: no write transaction, no lock
+        return IngestResult(cat.index.revision, 0, 0)
     with cat.write(principal.actor) as txn:
         result = apply_plan(txn, cat, plan)
     if not txn.log:
         return IngestResult(cat.index.revision, 0, 0)
     return IngestResult(txn.revision, *result)
+
+
+def adds_anything(cat: Catalog, plan: IngestPlan) -> bool:
+    index = cat.index
+    graph = index.graph
+    if any(index.get(name) is None for name in plan.fields):
+        return True
+    for (up, down) in plan.edges:
+        if not graph.has_edge(up, down):
+            return True
+        transform = plan.transform((up, down))
+        if transform is not None and graph.edge(up, down).transform != transform:
+            return True
+    return False
 
 
 def apply_plan(txn: Txn, cat: Catalog, plan: IngestPlan) -> tuple[int, int, int]:

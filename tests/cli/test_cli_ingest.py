@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, index_of
 from sqlalchemy.engine import make_url
 
 from catalog.db.engine import normalize_url
-from catalog.services.core import Catalog
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "openlineage"
 TABLES = """
@@ -23,15 +22,6 @@ create table customers (id integer primary key, email text, birth_date date, iba
                         lat double precision, lon double precision, nickname text);
 create table orders (id integer primary key, customer_id integer, total numeric(12, 2))
 """
-
-
-def index_of(url: str):
-    cat = Catalog(database_url=url)
-    try:
-        cat.reload()
-        return cat.index
-    finally:
-        cat.close()
 
 
 def test_ingest_openlineage_file_one_event_per_line(invoke, initialized):
