@@ -48,8 +48,9 @@ def add_edges_in(txn: Txn, index: CatalogIndex, edges: list[Edge]) -> tuple[list
     repo.insert_edges(conn=txn.conn, edges=new, ids=ids)
     for e in updated:
         repo.update_edge_transform(conn=txn.conn, edge=e, ids=ids)
+    changed = set(updated)
     for e in new + updated:
-        before = index.graph.edge(e.upstream, e.downstream) if e in updated else None
+        before = index.graph.edge(e.upstream, e.downstream) if e in changed else None
         txn.log.append({"action": "add_lineage" if before is None else "update_lineage",
                         "entity": "edge", "field": e.downstream, "other": e.upstream,
                         "before": edge_json(before), "after": edge_json(e)})
