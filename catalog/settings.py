@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_body_bytes: int = 5_000_000
     token_cache_seconds: float = 5.0
+    # OpenLineage name mapping rules: a YAML list of {namespace, dataset_prefix, field_prefix},
+    # or the path of a YAML file that holds one (CONTRACT §11).
+    openlineage_mapping: str | None = None
 
 
 @lru_cache(maxsize=1)

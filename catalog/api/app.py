@@ -22,6 +22,7 @@ from catalog.api.graphql.errors import formatted
 from catalog.api.graphql.lean import LeanExecutor
 from catalog.api.graphql.schema import get_schema
 from catalog.api.http_rules import HeaderProblem, request_headers
+from catalog.api.lineage_ingest import lineage_endpoint
 from catalog.errors import CatalogError
 from catalog.services.core import Catalog
 from catalog.web import console
@@ -159,6 +160,7 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
         *console.routes(catalog),  # GET /graphql (GraphiQL, offline), / and the console
+        Route("/api/v1/lineage", lineage_endpoint(catalog), methods=["POST"]),
     ], lifespan=lifespan)
 
     async def app(scope, receive, send) -> None:

@@ -87,7 +87,7 @@ def test_migrate_creates_the_revision_row_once(bare_catalog):
 
 def test_init_loads_the_defaults_then_changes_nothing(bare_catalog):
     added = setup.init(bare_catalog)
-    assert added["taxonomy"] > 0 and added["rules"] == 7
+    assert added["taxonomy"] > 0 and added["rules"] == 8
     engine = bare_catalog.engine
     counts = row_counts(engine)
     revision = bare_catalog.index.revision
