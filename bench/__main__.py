@@ -12,12 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import engine, http_checks, load, metrics_cost, scale, workers
+from bench import engine, http_checks, ingest, load, metrics_cost, scale, workers
 from bench.config import Config
 from bench.report import Row, render, save
 
 SECTIONS = {"engine": engine.run, "http": http_checks.run, "scale": scale.run,
-            "workers": workers.run, "metrics": metrics_cost.run}
+            "workers": workers.run, "ingest": ingest.run, "metrics": metrics_cost.run}
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                       engine_size=args.engine_size, http_size=args.http_size,
                       scale_size=args.scale_size, seed=args.seed, profile=args.profile)
     mode = "quick" if args.quick else "large" if args.large else "default"
-    needs_http = any(s in args.only for s in ("http", "workers", "metrics"))
+    needs_http = any(s in args.only for s in ("http", "workers", "ingest", "metrics"))
     tool = load.choose_tool(args.loadgen) if needs_http else "-"
     load_before = os.getloadavg()[0]
     cfg.log(f"bench ({mode}): {', '.join(args.only)}; scratch {workdir}; load average "

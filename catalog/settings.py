@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     token_cache_seconds: float = 5.0
     # GET /metrics (Prometheus); off hides it.
     metrics: bool = True
+    # OpenLineage name mapping rules: a YAML list of {namespace, dataset_prefix, field_prefix},
+    # or the path of a YAML file that holds one (CONTRACT §11).
+    openlineage_mapping: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from catalog.cli.commands import (  # noqa: F401
     ascode,
     check,
     demo,
+    ingest,
     init,
     seed,
     serve,

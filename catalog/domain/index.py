@@ -1,4 +1,4 @@
-"""The in-memory catalog index and decision engine (CONTRACT §5).
+"""The in-memory catalog index and decision engine (docs/semantics.md, section 3).
 
 Everything a check needs is precomputed per field: effective categories and sources, the
 sensitivity, and three bit masks over the (purpose, channel) cells of the taxonomy:
@@ -28,7 +28,8 @@ older snapshot writes only into that snapshot's nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import ChainMap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
@@ -38,6 +39,7 @@ from catalog.domain.model import Edge, FieldRecord, Grant, LineageResult
 from catalog.domain.names import check_field_name, key_chain
 from catalog.domain.rules import PolicyRule
 from catalog.domain.taxonomy import Taxonomy
+from catalog.domain.unclassified import UNCLASSIFIED_RULE, unclassified_reason
 from catalog.errors import BadInput
 
 C = ReasonCode
@@ -215,6 +217,9 @@ class CatalogIndex:
                     f"{inner.message}", path=path))
         denied, consent = self._rules_for(d, purpose, channel)
         for rule in denied:
+            if rule.key == UNCLASSIFIED_RULE:  # its own message: which field to classify
+                reasons.append(unclassified_reason(self, name, purpose, channel))
+                continue
             why = rule.description or rule.explain()
             reasons.append(Reason(
                 C.POLICY_DENIED,
@@ -277,10 +282,12 @@ class CatalogIndex:
             for c in g.channels or ():
                 tax.require("channel", c)
 
-    def validate_new_edges(self, edges: list[Edge]) -> None:
+    def validate_new_edges(self, edges: list[Edge], pending: Mapping | None = None) -> None:
         """NOT_FOUND, BAD_INPUT or CONFLICT (cycle) for the first bad edge of the batch.
-        Changes nothing: the candidate edges live in a private draft of the graph."""
-        self.graph.validate_new_edges(edges, self.fields)
+        Changes nothing: the candidate edges live in a private draft of the graph. pending:
+        fields a write registers before its edges (not in the index yet)."""
+        self.graph.validate_new_edges(edges, ChainMap(self.fields, pending) if pending
+                                      else self.fields)
 
     # -- changing ----------------------------------------------------------------------------
     def apply(self, *, fields: Iterable[FieldRecord] = (), add_edges: Iterable[Edge] = (),
@@ -305,7 +312,11 @@ class CatalogIndex:
             nxt._cached = [0]
             nxt._nodes = Layered(nxt._derive_all(nxt.fields))
         else:
-            dirty = set(records)
+            # A restamp (only the revision moved: an edge end) derives nothing new, and
+            # recomputing it would walk its whole downstream cone on every write.
+            dirty = {name for name, rec in records.items()
+                     if (before := self.fields.get(name)) is None
+                     or replace(before, revision=rec.revision) != rec}
             dirty.update(d for _, d in remove_edges)
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))

@@ -30,7 +30,7 @@ from catalog.services import codefile, writes
 from catalog.services.auth import Principal, require
 from catalog.services.codefile import Spec
 from catalog.services.core import Catalog
-from catalog.services.fields import check_widths
+from catalog.services.fields import check_texts
 
 CLEARABLE = ("description", "source_system")
 
@@ -196,7 +196,7 @@ def _plan_fields(plan: Plan, index: CatalogIndex, spec: Spec, *, prune: bool) ->
         after = _merge(before, entry, prune)
         try:
             checker.validate_record(after)
-            check_widths(after)
+            check_texts(after)
         except CatalogError as exc:
             raise BadInput(f"{entry.origin}: {exc.message}") from None
         if before is None or replace(before, revision=0) != replace(after, revision=0):

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from catalog.domain.model import Grant
-from catalog.domain.names import check_field_name, check_taxonomy_key
+from catalog.domain.names import check_field_name, check_taxonomy_key, check_text
 from catalog.errors import BadInput, CatalogError
 from catalog.services.fields import normalize_grant
 
@@ -160,7 +160,7 @@ def _check_keys(where: str, what: str, item, allowed, required=()) -> None:
 
 def _named(where: str, check, *args) -> None:
     try:
-        check(*args)
+        check(*args) if check is not check_text else check(*args[:2], multiline=args[2])
     except CatalogError as exc:
         raise BadInput(f"{where}: {exc.message}") from None
 
@@ -172,6 +172,7 @@ def _taxonomy(spec: Spec, path: Path, data: Located, section: str, kind: str) ->
         entry = Located() if entry is None else entry
         _check_keys(where, f"{kind} {key}", entry, TAXONOMY_KEYS[kind])
         _named(where, check_taxonomy_key, key, f"{kind} key")
+        _named(where, check_text, entry.get("description"), f"{kind} {key}: description", True)
         if (kind, key) in spec.taxonomy:
             raise BadInput(f"{where}: {kind} {key} is given twice (also at "
                            f"{spec.taxonomy[(kind, key)][1]}): give it once")
@@ -246,8 +247,7 @@ def _edge(spec: Spec, path: Path, i: int, item, line: int) -> None:
         raise BadInput(f"{where}: lineage {up} -> {down} is a self-loop: a field cannot be "
                        "derived from itself")
     transform = item.get("transform")
-    if transform is not None and not isinstance(transform, str):
-        raise BadInput(f"{where}: lineage {up} -> {down}: transform must be text")
+    _named(where, check_text, transform, f"lineage {up} -> {down}: transform", True)
     if (up, down) in spec.edges:
         raise BadInput(f"{where}: lineage {up} -> {down} is given twice (also at "
                        f"{spec.edges[(up, down)][1]}): give it once")

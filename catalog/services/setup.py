@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
+from catalog import resources
 from catalog.db import repo
 from catalog.db.engine import SQLITE_IMMEDIATE
+from catalog.domain.model import Edge
 from catalog.errors import BadInput
 from catalog.services import codefile
 from catalog.services.apply import apply_files
 from catalog.services.auth import SYSTEM, Principal
 from catalog.services.codefile import KIND_SECTIONS
 from catalog.services.core import Catalog
+from catalog.services.fields import FieldInput, normalize_grant
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
+SEEDS = resources.seeds_dir()
 
 
 def alembic_config() -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("script_location", str(resources.migrations_dir()))
     return cfg
 
 
@@ -73,6 +76,8 @@ def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> 
 
 def init(cat: Catalog, seeds: Path = SEEDS) -> dict[str, int]:
     """Migrate, then add the default taxonomy and rules the catalog lacks (one revision)."""
+    if seeds == SEEDS:
+        resources.require("seeds")
     migrate(cat)
     cat.reload()
     files = [seeds / "taxonomy.yaml", seeds / "rules.yaml"]
@@ -84,3 +89,43 @@ def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -
     transaction: a bad edge leaves no field registered."""
     outcome = apply_files(cat, principal, [path], seed=True)
     return {"fields": len(outcome.spec.fields), "lineage": len(outcome.spec.edges)}
+
+
+def _entries(path: Path, where: str, items, *keys: str) -> list[dict]:
+    """items as a list of mappings that hold keys, or BadInput naming the entry to fix."""
+    if not isinstance(items, list):
+        raise BadInput(f"{path}: {where} must be a list")
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or any(k not in item for k in keys):
+            raise BadInput(f"{path}: {where}[{i}] needs " + " and ".join(keys))
+    return items
+
+
+@dataclass(frozen=True)
+class CatalogFile:
+    """What a catalog YAML file (see seeds/demo/) asks for."""
+
+    fields: list[FieldInput]
+    edges: list[Edge]
+    deprecated: list[str]
+
+
+def read_catalog_file(path: Path) -> CatalogFile:
+    data = read_yaml(path)
+    inputs = []
+    for i, spec in enumerate(data.get("fields") or []):
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise BadInput(f"{path}: fields[{i}] needs at least a name")
+        grants = spec.get("grants")
+        inputs.append(FieldInput(
+            name=spec["name"], category=spec.get("category"), source=spec.get("source"),
+            owner=spec.get("owner"), description=spec.get("description"),
+            source_system=spec.get("source_system"),
+            grants=None if grants is None else tuple(
+                normalize_grant(g["purpose"], g.get("channels"), g.get("requires_consent"))
+                for g in _entries(path, f"fields[{i}].grants", grants, "purpose"))))
+    edges = [Edge(e["upstream"], e["downstream"], e.get("transform"))
+             for e in _entries(path, "lineage", data.get("lineage") or [],
+                               "upstream", "downstream")]
+    deprecated = [s["name"] for s in data.get("fields") or [] if s.get("deprecated")]
+    return CatalogFile(inputs, edges, deprecated)
