@@ -21,6 +21,7 @@ from catalog.api.graphql.errors import formatted
 from catalog.api.graphql.lean import LeanExecutor
 from catalog.api.graphql.schema import get_schema
 from catalog.errors import CatalogError
+from catalog.services import decision_log
 from catalog.services.core import Catalog
 
 log = logging.getLogger("catalog.api")
@@ -126,6 +127,7 @@ def payload_problem(payload) -> str | None:
 
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
+    recorder = decision_log.enable(catalog)  # counts API checks; None when turned off
     ide_html = get_graphql_ide_html("graphiql")
 
     async def healthz(request: Request) -> Response:
@@ -151,7 +153,11 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         gc.freeze()
         if background_sync:
             catalog.start_background_sync()
+        if recorder is not None:
+            recorder.start()
         yield
+        if recorder is not None:
+            await off_loop(recorder.close)  # a clean shutdown flushes the decision log
         catalog.close()
 
     site = Starlette(routes=[

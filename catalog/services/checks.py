@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from catalog.domain.decision import Decision
+from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord
 from catalog.errors import NotFound
+from catalog.services import timeline
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog
 from catalog.services.fields import check_batch
+from catalog.services.timeline import AsOf
 
 
 def precheck(principal: Principal, requests: list | None = None) -> None:
@@ -20,17 +23,33 @@ def precheck(principal: Principal, requests: list | None = None) -> None:
 
 
 def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
-          at_least_revision: int | None = None) -> Decision:
+          at_least_revision: int | None = None, as_of: AsOf | None = None) -> Decision:
     precheck(principal)
-    cat.fresh(at_least_revision)
-    return cat.index.check(field, purpose, channel)
+    decision = _index(cat, at_least_revision, as_of).check(field, purpose, channel)
+    recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
+    if recorder is not None:
+        recorder.record(principal, ((field, purpose, channel),), (decision,))
+    return decision
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
-               at_least_revision: int | None = None) -> list[Decision]:
+               at_least_revision: int | None = None,
+               as_of: AsOf | None = None) -> list[Decision]:
     precheck(principal, requests)
-    cat.fresh(at_least_revision)
-    return cat.index.check_many(requests)
+    decisions = _index(cat, at_least_revision, as_of).check_many(requests)
+    recorder = getattr(cat, "decision_log", None)
+    if recorder is not None:
+        recorder.record(principal, requests, decisions)
+    return decisions
+
+
+def _index(cat: Catalog, at_least_revision: int | None, as_of: AsOf | None) -> CatalogIndex:
+    """The current index (fresh enough), or the catalog as it stood at asOf."""
+    if as_of is None:
+        cat.fresh(at_least_revision)
+        return cat.index
+    revision = timeline.resolve(cat, as_of.revision, as_of.time, at_least_revision)
+    return timeline.index_at(cat, revision)
 
 
 def get_field(cat: Catalog, principal: Principal, name: str) -> FieldRecord | None:

@@ -13,8 +13,9 @@ import catalog.db.tables  # noqa: F401  (registers the tables)
 from catalog.db import repo
 from catalog.services import setup
 
-TABLES = {"api_token", "catalog_state", "change_log", "field", "field_grant", "lineage_edge",
-          "policy_rule", "taxonomy_entry"}
+TABLES = {"api_token", "catalog_state", "change_log", "decision_log", "field", "field_grant",
+          "lineage_edge", "policy_rule", "taxonomy_entry"}
+HEAD = "0003_audit"
 
 
 def tables(engine: sa.Engine) -> set[str]:
@@ -54,7 +55,7 @@ def test_upgrade_downgrade_upgrade(bare_catalog):
 
     setup.migrate(bare_catalog)
     assert tables(engine) == TABLES | {"alembic_version"}
-    assert alembic_head(engine) == "0001"
+    assert alembic_head(engine) == HEAD
 
     downgrade(bare_catalog)
     assert tables(engine) == {"alembic_version"}
@@ -62,7 +63,7 @@ def test_upgrade_downgrade_upgrade(bare_catalog):
 
     setup.migrate(bare_catalog)
     assert tables(engine) == TABLES | {"alembic_version"}
-    assert alembic_head(engine) == "0001"
+    assert alembic_head(engine) == HEAD
     assert schema_diff(engine) == []
 
 

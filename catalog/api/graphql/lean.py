@@ -53,6 +53,7 @@ from catalog.domain.decision import Decision
 from catalog.services import checks
 
 NOT_LEAN = None
+STRAWBERRY_ARGS = frozenset(("asOf",))  # arguments this path leaves to strawberry
 CACHE_SIZE = 10_000  # plans of distinct documents; pipelines mostly reuse one with variables
 
 Serializer = Callable[[Any], Any]
@@ -118,6 +119,8 @@ class LeanExecutor:
                 continue
             if name not in ("check", "checkMany"):
                 return NOT_LEAN
+            if any(a.name.value in STRAWBERRY_ARGS for n in nodes for a in n.arguments):
+                return NOT_LEAN  # as-of answers come from a historical index: strawberry's
             try:
                 serialize = _decision_serializer(nodes, fragments)
             except KeyError:  # a field this path does not know: strawberry answers

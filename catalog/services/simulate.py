@@ -1,0 +1,227 @@
+"""What-if (CONTRACT §9): apply draft changes to a private index and return the decisions that
+flip. Nothing is written; the live index is only read, under its lock, to copy what the
+simulation needs.
+
+A field's decisions depend on the field and its ancestors only. So the private index holds
+the fields the changes touch, their descendants, the checked fields and the upstream ends of
+new edges, closed under ancestors: it decides those fields exactly as a copy of the whole
+catalog would, at the cost of the affected part. A rule change touches every field, and then
+the private index is the whole catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from catalog.domain.decision import Decision
+from catalog.domain.index import CatalogIndex
+from catalog.domain.model import Edge, FieldRecord
+from catalog.domain.names import check_field_name
+from catalog.domain.rules import rule_from_spec
+from catalog.errors import BadInput, NotFound
+from catalog.services.auth import Principal, require
+from catalog.services.core import Catalog
+from catalog.services.fields import FieldInput, _merge, check_batch, check_widths, normalize_grant
+
+MAX_FLIPS = 10_000
+MAX_CELLS = 1_000_000
+KINDS = ("registerField", "deprecateField", "grantPurpose", "revokePurpose", "addLineage",
+         "removeLineage", "upsertPolicyRule", "deletePolicyRule")
+
+
+@dataclass(frozen=True)
+class Flip:
+    before: Decision
+    after: Decision
+
+
+@dataclass(frozen=True)
+class Simulation:
+    flips: list[Flip]
+    checked: int
+    partial: bool
+    revision: int
+
+
+def simulate(cat: Catalog, principal: Principal, changes: list[Mapping],
+             checks: list[tuple[str, str, str]] | None = None) -> Simulation:
+    """changes: mappings with exactly one member of ChangeInput (GraphQL names)."""
+    require(principal, "read")
+    check_batch(changes, "changes")
+    if checks is not None:
+        check_batch(checks, "checks")
+    parsed = [_member(i, c) for i, c in enumerate(changes)]
+    cat.fresh()
+    live = cat.index
+    with live.lock:
+        private, compare = _private_index(live, parsed, checks)
+    cells = _cells(private, compare) if checks is None else iter(checks)
+    before: list[Decision] = []
+    partial = False
+    for cell in cells:
+        if len(before) >= MAX_CELLS:
+            partial = True
+            break
+        before.append(private.check(*cell))
+    for kind, value in parsed:
+        _apply(private, kind, value)
+    flips = []
+    for b in before:
+        a = private.check(b.field, b.purpose, b.channel)
+        if a.allowed != b.allowed:
+            if len(flips) >= MAX_FLIPS:
+                partial = True
+                break
+            flips.append(Flip(b, a))
+    return Simulation(flips, len(before), partial, private.revision)
+
+
+def _member(i: int, change: object) -> tuple[str, object]:
+    if not isinstance(change, Mapping):
+        raise BadInput(f"changes[{i}] must be a mapping with one of: {', '.join(KINDS)}")
+    given = [(k, v) for k, v in change.items() if v is not None]
+    if len(given) != 1 or given[0][0] not in KINDS:
+        raise BadInput(f"changes[{i}] must hold exactly one of: {', '.join(KINDS)}; it holds "
+                       f"{', '.join(k for k, _ in given) or 'none'}")
+    return given[0]
+
+
+def _touched(kind: str, value) -> tuple[set[str], set[str], bool]:
+    """(fields whose own decisions change, fields needed as ancestors, touches every field)."""
+    if kind in ("deprecateField",):
+        return {value}, set(), False
+    if kind == "registerField":
+        return {_get(value, "name")}, set(), False
+    if kind in ("grantPurpose", "revokePurpose"):
+        return {_get(value, "field")}, set(), False
+    if kind in ("addLineage", "removeLineage"):
+        return {_get(value, "downstream")}, {_get(value, "upstream")}, False
+    return set(), set(), True
+
+
+def _get(value, key: str):
+    if not isinstance(value, Mapping) or not isinstance(value.get(key), str):
+        raise BadInput(f"the change needs {key} (a string)")
+    return value[key]
+
+
+def _private_index(live: CatalogIndex, parsed, checks) -> tuple[CatalogIndex, list[str]]:
+    touched: set[str] = set()
+    upstream: set[str] = set()
+    everything = False
+    for kind, value in parsed:
+        t, u, e = _touched(kind, value)
+        touched |= t
+        upstream |= u
+        everything |= e
+    known = {n for n in touched | upstream if n in live.fields}
+    if everything:
+        keep = set(live.fields)
+        compare = sorted(live.fields.keys() | touched)
+    else:
+        below = live.graph.descendants(known)
+        compare = sorted(touched | below)
+        wanted = known | below | upstream | {f for f, _, _ in checks or () if isinstance(f, str)}
+        keep = _with_ancestors(live, {n for n in wanted if n in live.fields})
+    g = live.graph
+    records = [live.fields[n] for n in keep]
+    edges = [g.edge(p, n) for n in keep for p in g.g.pred[n]]
+    return CatalogIndex.build(live.taxonomy, live.rules, records, edges, live.revision), compare
+
+
+def _with_ancestors(live: CatalogIndex, names: set[str]) -> set[str]:
+    pred = live.graph.g.pred
+    seen = set(names)
+    stack = list(names)
+    while stack:
+        for parent in pred[stack.pop()]:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+def _cells(index: CatalogIndex, names: list[str]):
+    tax = index.taxonomy
+    purposes = sorted(p for p in tax.purposes if not any(
+        q.startswith(p + ".") for q in tax.purposes))
+    channels = sorted(tax.channels)
+    for name in names:
+        for p in purposes:
+            for c in channels:
+                yield (name, p, c)
+
+
+# -- applying one change as its mutation would (the same checks, the same errors) -------------
+def _existing(index: CatalogIndex, name: str) -> FieldRecord:
+    rec = index.get(name)
+    if rec is None:
+        raise NotFound(f"field {name!r} is not in the catalog: register it first")
+    return rec
+
+
+def _grant(g) -> object:
+    if not isinstance(g, Mapping) or not isinstance(g.get("purpose"), str):
+        raise BadInput("a grant needs purpose (a string)")
+    return normalize_grant(g["purpose"], g.get("channels"), g.get("requiresConsent"))
+
+
+def _apply(index: CatalogIndex, kind: str, v) -> None:
+    tax = index.taxonomy
+    if kind == "registerField":
+        name = check_field_name(_get(v, "name"))
+        grants = v.get("grants")
+        item = FieldInput(name=name, category=v.get("category"), source=v.get("source"),
+                          owner=v.get("owner"), description=v.get("description"),
+                          source_system=v.get("sourceSystem"),
+                          grants=None if grants is None else tuple(_grant(g) for g in grants))
+        rec = _merge(index.get(name), item, index.revision)
+        index.validate_record(rec)
+        check_widths(rec)
+        index.apply(fields=[rec])
+    elif kind == "deprecateField":
+        rec = _existing(index, v)
+        index.apply(fields=[replace(rec, deprecated=True)])
+    elif kind == "grantPurpose":
+        grant = _grant(v.get("grant"))
+        tax.require("purpose", grant.purpose)
+        for c in grant.channels or ():
+            tax.require("channel", c)
+        rec = _existing(index, _get(v, "field"))
+        others = [g for g in rec.grants if g.purpose != grant.purpose]
+        index.apply(fields=[replace(rec, grants=tuple(sorted([*others, grant],
+                                                              key=lambda g: g.purpose)))])
+    elif kind == "revokePurpose":
+        purpose = tax.require("purpose", _get(v, "purpose"))
+        rec = _existing(index, _get(v, "field"))
+        if rec.grant_for(purpose) is None:
+            raise NotFound(f"field {rec.name} has no grant for {purpose}; its grants: "
+                           + (", ".join(g.purpose for g in rec.grants) or "none"))
+        index.apply(fields=[replace(rec, grants=tuple(g for g in rec.grants
+                                                      if g.purpose != purpose))])
+    elif kind == "addLineage":
+        edge = Edge(check_field_name(_get(v, "upstream")),
+                    check_field_name(_get(v, "downstream")), v.get("transform"))
+        index.validate_new_edges([edge])
+        index.apply(add_edges=[edge])
+    elif kind == "removeLineage":
+        up, down = _get(v, "upstream"), _get(v, "downstream")
+        for name in (up, down):
+            _existing(index, name)
+        index.apply(remove_edges=[(up, down)])
+    elif kind == "upsertPolicyRule":
+        key, spec = _get(v, "key"), v.get("rule")
+        if not isinstance(spec, Mapping):
+            raise BadInput(f"rule {key!r}: give the rule (effect and criteria)")
+        spec = {_snake(k): x for k, x in spec.items() if x is not None}
+        rule = rule_from_spec(key, spec, tax)
+        index.apply(rules=[*(r for r in index.rules if r.key != key), rule])
+    else:  # deletePolicyRule
+        if not any(r.key == v for r in index.rules):
+            raise NotFound(f"no policy rule {v!r}; see policyRules for the keys")
+        index.apply(rules=[r for r in index.rules if r.key != v])
+
+
+def _snake(key: str) -> str:
+    return "min_sensitivity" if key == "minSensitivity" else key
