@@ -56,7 +56,8 @@ def simulate(cat: Catalog, principal: Principal, changes: list[Mapping],
     live = cat.index
     with live.lock:
         private, compare = _private_index(live, parsed, checks)
-    cells = _cells(private, compare) if checks is None else iter(checks)
+    # Compared in flip order (field, purpose, channel), so a cut keeps the first flips.
+    cells = _cells(private, compare) if checks is None else iter(sorted(checks))
     before: list[Decision] = []
     partial = False
     for cell in cells:
