@@ -19,7 +19,7 @@ CHECK_AS_OF = ("query($f: String!, $p: String!, $c: String!, $a: AsOf, $r: Int) 
                f" {{ {DECISION_PARTS} }} }}")
 MANY_AS_OF = ("query($q: [CheckInput!]!, $a: AsOf) { checkMany(requests: $q, asOf: $a)"
               f" {{ {DECISION_PARTS} }} }}")
-REVOKE = "mutation { revokePurpose(field: \"%s\", purpose: \"service\") { revision } }" % SIZE
+REVOKE = f'mutation {{ revokePurpose(field: "{SIZE}", purpose: "service") {{ revision }} }}'
 SIMULATE = """query($c: [ChangeInput!]!, $k: [CheckInput!]) { simulate(changes: $c, checks: $k) {
   checked partial revision flips { field purpose channel before { allowed revision }
   after { allowed reasons { code } } } } }"""
@@ -38,8 +38,8 @@ async def test_as_of_answers_from_the_past_on_every_path(api):
     # Variables, inline arguments, checkMany: each answers as of `before`.
     then = await api.data(CHECK_AS_OF, {**args, "a": {"revision": before}}, as_="pipeline")
     assert then["check"]["allowed"] and then["check"]["revision"] == before
-    inline = ('{ check(field: "%s", purpose: "service", channel: "web", asOf: {revision: %d})'
-              ' { allowed revision } }' % (SIZE, before))
+    inline = (f'{{ check(field: "{SIZE}", purpose: "service", channel: "web", '
+              f'asOf: {{revision: {before}}}) {{ allowed revision }} }}')
     assert (await api.data(inline, as_="pipeline"))["check"] == {"allowed": True,
                                                                  "revision": before}
     many = await api.data(MANY_AS_OF, {"q": [{"field": SIZE, "purpose": "service",
@@ -102,9 +102,9 @@ async def test_the_decision_log_counts_every_path_and_pages(api, demo_catalog):
     q = {"f": EMAIL, "p": "service", "c": "web"}
     await api.data(CHECK_AS_OF, q, as_="pipeline")  # the lean path
     await api.data(CHECK_AS_OF, {**q, "a": {"revision": 1}}, as_="pipeline")  # strawberry
-    await api.data('{ a: check(field: "%s", purpose: "service", channel: "web") { allowed }'
-                   ' b: checkMany(requests: [{field: "%s", purpose: "marketing.direct",'
-                   ' channel: "sms"}]) { allowed } }' % (EMAIL, SIZE), as_="owner")
+    await api.data(f'{{ a: check(field: "{EMAIL}", purpose: "service", channel: "web") '
+                   f'{{ allowed }} b: checkMany(requests: [{{field: "{SIZE}", '
+                   'purpose: "marketing.direct", channel: "sms"}]) { allowed } }', as_="owner")
     await api.data(f'{{ usageMatrix(field: "{EMAIL}") {{ allowed }} }}')  # not counted
     recorder.flush()
     page = (await api.data(LOG, {"n": 2}, as_="reviewer"))["decisionLog"]
