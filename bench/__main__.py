@@ -12,12 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import engine, http_checks, load, scale, workers
+from bench import audit, engine, http_checks, load, scale, workers
 from bench.config import Config
 from bench.report import Row, render, save
 
 SECTIONS = {"engine": engine.run, "http": http_checks.run, "scale": scale.run,
-            "workers": workers.run}
+            "workers": workers.run, "audit": audit.run}
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 

@@ -155,6 +155,17 @@ class CatalogIndex:
         self._cached += 1
         return decision
 
+    def allowed(self, field: str, purpose: str, channel: str) -> bool:
+        """A check's `allowed` alone, without building its reasons (what-if compares up to a
+        million cells and needs the full decision only where it flips)."""
+        with self.lock:
+            rec = self.fields.get(field) if isinstance(field, str) else None
+            bit = self._cell.get((purpose, channel))
+            if rec is None or bit is None or rec.deprecated:
+                return False
+            d = self._derived[field]
+            return bool(d.own & d.up_ok & bit) and not self._rules_for(d, purpose, channel)[0]
+
     def _unknown(self, rec, field, purpose, channel) -> Decision:
         reasons = []
         if rec is None:

@@ -28,7 +28,7 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
     decision = _index(cat, at_least_revision, as_of).check(field, purpose, channel)
     recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
     if recorder is not None:
-        recorder.record(principal, ((field, purpose, channel),), (decision,))
+        recorder.record_one(principal, decision)
     return decision
 
 
@@ -39,7 +39,7 @@ def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str
     decisions = _index(cat, at_least_revision, as_of).check_many(requests)
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:
-        recorder.record(principal, requests, decisions)
+        recorder.record(principal, decisions)
     return decisions
 
 

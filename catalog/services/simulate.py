@@ -55,27 +55,25 @@ def simulate(cat: Catalog, principal: Principal, changes: list[Mapping],
     cat.fresh()
     live = cat.index
     with live.lock:
-        private, compare = _private_index(live, parsed, checks)
+        records, edges, compare = _affected(live, parsed, checks)
+        taxonomy, rules, revision = live.taxonomy, live.rules, live.revision
+    before = CatalogIndex.build(taxonomy, rules, records, edges, revision)
+    after = CatalogIndex.build(taxonomy, rules, records, edges, revision)
+    for kind, value in parsed:
+        _apply(after, kind, value)
     # Compared in flip order (field, purpose, channel), so a cut keeps the first flips.
-    cells = _cells(private, compare) if checks is None else iter(sorted(checks))
-    before: list[Decision] = []
+    cells = _cells(after, compare) if checks is None else iter(sorted(checks))
+    flips: list[Flip] = []
+    checked = 0
     partial = False
     for cell in cells:
-        if len(before) >= MAX_CELLS:
+        if checked >= MAX_CELLS or len(flips) >= MAX_FLIPS:
             partial = True
             break
-        before.append(private.check(*cell))
-    for kind, value in parsed:
-        _apply(private, kind, value)
-    flips = []
-    for b in before:
-        a = private.check(b.field, b.purpose, b.channel)
-        if a.allowed != b.allowed:
-            if len(flips) >= MAX_FLIPS:
-                partial = True
-                break
-            flips.append(Flip(b, a))
-    return Simulation(flips, len(before), partial, private.revision)
+        checked += 1
+        if before.allowed(*cell) != after.allowed(*cell):
+            flips.append(Flip(before.check(*cell), after.check(*cell)))
+    return Simulation(flips, checked, partial, revision)
 
 
 def _member(i: int, change: object) -> tuple[str, object]:
@@ -90,7 +88,9 @@ def _member(i: int, change: object) -> tuple[str, object]:
 
 def _touched(kind: str, value) -> tuple[set[str], set[str], bool]:
     """(fields whose own decisions change, fields needed as ancestors, touches every field)."""
-    if kind in ("deprecateField",):
+    if kind == "deprecateField":
+        if not isinstance(value, str):
+            raise BadInput("deprecateField needs a field name (a string)")
         return {value}, set(), False
     if kind == "registerField":
         return {_get(value, "name")}, set(), False
@@ -107,7 +107,8 @@ def _get(value, key: str):
     return value[key]
 
 
-def _private_index(live: CatalogIndex, parsed, checks) -> tuple[CatalogIndex, list[str]]:
+def _affected(live: CatalogIndex, parsed, checks) -> tuple[list, list, list[str]]:
+    """The records and edges the private indexes need, and the fields to compare."""
     touched: set[str] = set()
     upstream: set[str] = set()
     everything = False
@@ -128,7 +129,7 @@ def _private_index(live: CatalogIndex, parsed, checks) -> tuple[CatalogIndex, li
     g = live.graph
     records = [live.fields[n] for n in keep]
     edges = [g.edge(p, n) for n in keep for p in g.g.pred[n]]
-    return CatalogIndex.build(live.taxonomy, live.rules, records, edges, live.revision), compare
+    return records, edges, compare
 
 
 def _with_ancestors(live: CatalogIndex, names: set[str]) -> set[str]:
@@ -144,6 +145,7 @@ def _with_ancestors(live: CatalogIndex, names: set[str]) -> set[str]:
 
 
 def _cells(index: CatalogIndex, names: list[str]):
+    """Every (field, leaf purpose, channel) of names, in that order."""
     tax = index.taxonomy
     purposes = sorted(p for p in tax.purposes if not any(
         q.startswith(p + ".") for q in tax.purposes))

@@ -154,3 +154,10 @@ def test_the_live_index_is_untouched_while_simulations_run(demo_catalog, reviewe
         stop.set()
         thread.join()
     assert seen and all(seen)
+
+
+def test_the_engine_allowed_shortcut_agrees_with_check(demo_catalog):
+    index = demo_catalog.index
+    cells = [*all_cells(demo_catalog), ("no.such.field", "service", "web"),
+             (EMAIL, "nope", "web"), (EMAIL, "service", "nope")]
+    assert [index.allowed(*c) for c in cells] == [index.check(*c).allowed for c in cells]
