@@ -22,10 +22,21 @@ def precheck(principal: Principal, requests: list | None = None) -> None:
         check_batch(requests, "checks")
 
 
+def snapshot(cat: Catalog, index: CatalogIndex | None,
+             at_least_revision: int | None = None) -> CatalogIndex:
+    """The snapshot to answer from: the caller's (one per response) when it is recent enough,
+    else the catalog's, caught up as freshness asks."""
+    if index is not None and (at_least_revision is None or index.revision >= at_least_revision):
+        return index
+    cat.fresh(at_least_revision)
+    return cat.index
+
+
 def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
-          at_least_revision: int | None = None, as_of: AsOf | None = None) -> Decision:
+          at_least_revision: int | None = None, as_of: AsOf | None = None, *,
+          index: CatalogIndex | None = None) -> Decision:
     precheck(principal)
-    decision = _index(cat, at_least_revision, as_of).check(field, purpose, channel)
+    decision = _index(cat, index, at_least_revision, as_of).check(field, purpose, channel)
     recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
     if recorder is not None:
         recorder.record_one(principal, decision)
@@ -33,36 +44,36 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
-               at_least_revision: int | None = None,
-               as_of: AsOf | None = None) -> list[Decision]:
+               at_least_revision: int | None = None, as_of: AsOf | None = None, *,
+               index: CatalogIndex | None = None) -> list[Decision]:
     precheck(principal, requests)
-    decisions = _index(cat, at_least_revision, as_of).check_many(requests)
+    decisions = _index(cat, index, at_least_revision, as_of).check_many(requests)
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:
         recorder.record(principal, decisions)
     return decisions
 
 
-def _index(cat: Catalog, at_least_revision: int | None, as_of: AsOf | None) -> CatalogIndex:
-    """The current index (fresh enough), or the catalog as it stood at asOf."""
+def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,
+           as_of: AsOf | None) -> CatalogIndex:
+    """The snapshot to answer from, or the catalog as it stood at asOf."""
     if as_of is None:
-        cat.fresh(at_least_revision)
-        return cat.index
+        return snapshot(cat, index, at_least_revision)
     revision = timeline.resolve(cat, as_of.revision, as_of.time, at_least_revision)
     return timeline.index_at(cat, revision)
 
 
-def get_field(cat: Catalog, principal: Principal, name: str) -> FieldRecord | None:
+def get_field(cat: Catalog, principal: Principal, name: str, *,
+              index: CatalogIndex | None = None) -> FieldRecord | None:
     require(principal, "field")
-    cat.fresh()
-    return cat.index.get(name)
+    return snapshot(cat, index).get(name)
 
 
-def usage_matrix(cat: Catalog, principal: Principal, field: str) -> list[Decision]:
+def usage_matrix(cat: Catalog, principal: Principal, field: str, *,
+                 index: CatalogIndex | None = None) -> list[Decision]:
     """Every purpose x channel for one field, purposes then channels in key order."""
     require(principal, "read")
-    cat.fresh()
-    index = cat.index
+    index = snapshot(cat, index)
     if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")
     tax = index.taxonomy

@@ -1,12 +1,11 @@
-"""What-if (CONTRACT §9): apply draft changes to a private index and return the decisions that
-flip. Nothing is written; the live index is only read, under its lock, to copy what the
-simulation needs.
+"""What-if (CONTRACT §9): apply draft changes to a private snapshot and return the decisions
+that flip. Nothing is written and nothing is published: the catalog's index is an immutable
+snapshot, and `apply` on it returns a private next one that shares everything the changes do
+not affect (copy-on-write), so the cost is that of the affected fields, and concurrent checks
+keep answering from the published snapshot as if nothing ran.
 
-A field's decisions depend on the field and its ancestors only. So the private index holds
-the fields the changes touch, their descendants, the checked fields and the upstream ends of
-new edges, closed under ancestors: it decides those fields exactly as a copy of the whole
-catalog would, at the cost of the affected part. A rule change touches every field, and then
-the private index is the whole catalog.
+Cells are compared by `allowed` alone (cheap bit tests); full decisions, before and after,
+are built only for the cells that flip.
 """
 
 from __future__ import annotations
@@ -53,16 +52,12 @@ def simulate(cat: Catalog, principal: Principal, changes: list[Mapping],
         check_batch(checks, "checks")
     parsed = [_member(i, c) for i, c in enumerate(changes)]
     cat.fresh()
-    live = cat.index
-    with live.lock:
-        records, edges, compare = _affected(live, parsed, checks)
-        taxonomy, rules, revision = live.taxonomy, live.rules, live.revision
-    before = CatalogIndex.build(taxonomy, rules, records, edges, revision)
-    after = CatalogIndex.build(taxonomy, rules, records, edges, revision)
+    before = after = cat.index  # a snapshot: never changes under us
     for kind, value in parsed:
-        _apply(after, kind, value)
+        after = _apply(after, kind, value)
     # Compared in flip order (field, purpose, channel), so a cut keeps the first flips.
-    cells = _cells(after, compare) if checks is None else iter(sorted(checks))
+    cells = (_cells(after, _compared(before, parsed)) if checks is None
+             else iter(sorted(checks)))
     flips: list[Flip] = []
     checked = 0
     partial = False
@@ -73,7 +68,7 @@ def simulate(cat: Catalog, principal: Principal, changes: list[Mapping],
         checked += 1
         if before.allowed(*cell) != after.allowed(*cell):
             flips.append(Flip(before.check(*cell), after.check(*cell)))
-    return Simulation(flips, checked, partial, revision)
+    return Simulation(flips, checked, partial, before.revision)
 
 
 def _member(i: int, change: object) -> tuple[str, object]:
@@ -86,19 +81,19 @@ def _member(i: int, change: object) -> tuple[str, object]:
     return given[0]
 
 
-def _touched(kind: str, value) -> tuple[set[str], set[str], bool]:
-    """(fields whose own decisions change, fields needed as ancestors, touches every field)."""
+def _touched(kind: str, value) -> tuple[set[str], bool]:
+    """(fields whose own decisions change, whether every field's may)."""
     if kind == "deprecateField":
         if not isinstance(value, str):
             raise BadInput("deprecateField needs a field name (a string)")
-        return {value}, set(), False
+        return {value}, False
     if kind == "registerField":
-        return {_get(value, "name")}, set(), False
+        return {_get(value, "name")}, False
     if kind in ("grantPurpose", "revokePurpose"):
-        return {_get(value, "field")}, set(), False
+        return {_get(value, "field")}, False
     if kind in ("addLineage", "removeLineage"):
-        return {_get(value, "downstream")}, {_get(value, "upstream")}, False
-    return set(), set(), True
+        return {_get(value, "downstream")}, False
+    return set(), True
 
 
 def _get(value, key: str):
@@ -107,41 +102,19 @@ def _get(value, key: str):
     return value[key]
 
 
-def _affected(live: CatalogIndex, parsed, checks) -> tuple[list, list, list[str]]:
-    """The records and edges the private indexes need, and the fields to compare."""
+def _compared(live: CatalogIndex, parsed) -> list[str]:
+    """The fields whose cells may flip: those the changes touch and their descendants (every
+    field for a rule change). A new edge's downstream is touched, so descendants reached
+    through new edges are the touched fields' descendants already."""
     touched: set[str] = set()
-    upstream: set[str] = set()
     everything = False
     for kind, value in parsed:
-        t, u, e = _touched(kind, value)
+        t, e = _touched(kind, value)
         touched |= t
-        upstream |= u
         everything |= e
-    known = {n for n in touched | upstream if n in live.fields}
     if everything:
-        keep = set(live.fields)
-        compare = sorted(live.fields.keys() | touched)
-    else:
-        below = live.graph.descendants(known)
-        compare = sorted(touched | below)
-        wanted = known | below | upstream | {f for f, _, _ in checks or () if isinstance(f, str)}
-        keep = _with_ancestors(live, {n for n in wanted if n in live.fields})
-    g = live.graph
-    records = [live.fields[n] for n in keep]
-    edges = [g.edge(p, n) for n in keep for p in g.g.pred[n]]
-    return records, edges, compare
-
-
-def _with_ancestors(live: CatalogIndex, names: set[str]) -> set[str]:
-    pred = live.graph.g.pred
-    seen = set(names)
-    stack = list(names)
-    while stack:
-        for parent in pred[stack.pop()]:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return seen
+        return sorted(set(live.fields) | touched)
+    return sorted(touched | live.graph.descendants(n for n in touched if n in live.fields))
 
 
 def _cells(index: CatalogIndex, names: list[str]):
@@ -170,7 +143,8 @@ def _grant(g) -> object:
     return normalize_grant(g["purpose"], g.get("channels"), g.get("requiresConsent"))
 
 
-def _apply(index: CatalogIndex, kind: str, v) -> None:
+def _apply(index: CatalogIndex, kind: str, v) -> CatalogIndex:
+    """The private snapshot after one change, or that change's mutation error."""
     tax = index.taxonomy
     if kind == "registerField":
         name = check_field_name(_get(v, "name"))
@@ -182,10 +156,10 @@ def _apply(index: CatalogIndex, kind: str, v) -> None:
         rec = _merge(index.get(name), item, index.revision)
         index.validate_record(rec)
         check_widths(rec)
-        index.apply(fields=[rec])
+        return index.apply(fields=[rec])
     elif kind == "deprecateField":
         rec = _existing(index, v)
-        index.apply(fields=[replace(rec, deprecated=True)])
+        return index.apply(fields=[replace(rec, deprecated=True)])
     elif kind == "grantPurpose":
         grant = _grant(v.get("grant"))
         tax.require("purpose", grant.purpose)
@@ -193,37 +167,37 @@ def _apply(index: CatalogIndex, kind: str, v) -> None:
             tax.require("channel", c)
         rec = _existing(index, _get(v, "field"))
         others = [g for g in rec.grants if g.purpose != grant.purpose]
-        index.apply(fields=[replace(rec, grants=tuple(sorted([*others, grant],
-                                                              key=lambda g: g.purpose)))])
+        return index.apply(fields=[replace(rec, grants=tuple(sorted([*others, grant],
+                                                                     key=lambda g: g.purpose)))])
     elif kind == "revokePurpose":
         purpose = tax.require("purpose", _get(v, "purpose"))
         rec = _existing(index, _get(v, "field"))
         if rec.grant_for(purpose) is None:
             raise NotFound(f"field {rec.name} has no grant for {purpose}; its grants: "
                            + (", ".join(g.purpose for g in rec.grants) or "none"))
-        index.apply(fields=[replace(rec, grants=tuple(g for g in rec.grants
-                                                      if g.purpose != purpose))])
+        return index.apply(fields=[replace(rec, grants=tuple(
+            g for g in rec.grants if g.purpose != purpose))])
     elif kind == "addLineage":
         edge = Edge(check_field_name(_get(v, "upstream")),
                     check_field_name(_get(v, "downstream")), v.get("transform"))
         index.validate_new_edges([edge])
-        index.apply(add_edges=[edge])
+        return index.apply(add_edges=[edge])
     elif kind == "removeLineage":
         up, down = _get(v, "upstream"), _get(v, "downstream")
         for name in (up, down):
             _existing(index, name)
-        index.apply(remove_edges=[(up, down)])
+        return index.apply(remove_edges=[(up, down)] if index.graph.has_edge(up, down) else [])
     elif kind == "upsertPolicyRule":
         key, spec = _get(v, "key"), v.get("rule")
         if not isinstance(spec, Mapping):
             raise BadInput(f"rule {key!r}: give the rule (effect and criteria)")
         spec = {_snake(k): x for k, x in spec.items() if x is not None}
         rule = rule_from_spec(key, spec, tax)
-        index.apply(rules=[*(r for r in index.rules if r.key != key), rule])
+        return index.apply(rules=[*(r for r in index.rules if r.key != key), rule])
     else:  # deletePolicyRule
         if not any(r.key == v for r in index.rules):
             raise NotFound(f"no policy rule {v!r}; see policyRules for the keys")
-        index.apply(rules=[r for r in index.rules if r.key != v])
+        return index.apply(rules=[r for r in index.rules if r.key != v])
 
 
 def _snake(key: str) -> str:

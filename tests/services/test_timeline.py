@@ -29,11 +29,10 @@ CHANNELS = [None, ("email",), ("email", "sms"), ("web",)]
 
 def snapshot(cat) -> CatalogIndex:
     """A fresh index from the catalog's current state (not from the log)."""
-    index = cat.index
-    with index.lock:
-        edges = [index.graph.edge(u, d) for u, d in index.graph.g.edges]
-        return CatalogIndex.build(index.taxonomy, index.rules, list(index.fields.values()),
-                                  edges, index.revision)
+    index = cat.index  # an immutable snapshot
+    edges = [index.graph.edge(u, d) for u, d in index.graph.edges()]
+    return CatalogIndex.build(index.taxonomy, index.rules, [index.fields[n] for n in index.fields],
+                              edges, index.revision)
 
 
 def random_write(cat, admin, rng: random.Random, step: int) -> None:
