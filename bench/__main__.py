@@ -12,12 +12,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import engine, http_checks, ingest, load, scale, startup, workers
+from bench import (
+    audit,
+    engine,
+    http_checks,
+    ingest,
+    load,
+    scale,
+    startup,
+    workers,
+)
 from bench.config import Config
 from bench.report import Row, render, save
 
 SECTIONS = {"engine": engine.run, "http": http_checks.run, "scale": scale.run,
-            "startup": startup.run, "workers": workers.run, "ingest": ingest.run}
+            "startup": startup.run,
+            "workers": workers.run,
+            "ingest": ingest.run,
+            "audit": audit.run,
+            }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 

@@ -166,6 +166,16 @@ class CatalogIndex:
         check = self.check
         return [check(f, p, c) for f, p, c in requests]
 
+    def allowed(self, field: str, purpose: str, channel: str) -> bool:
+        """A check's `allowed` alone, without building its reasons (what-if compares up to a
+        million cells and needs the full decision only where it flips)."""
+        rec = self.fields.get(field) if isinstance(field, str) else None
+        bit = self._cell.get((purpose, channel))
+        d = self._derived(field)
+        if rec is None or bit is None or d is None or rec.deprecated:
+            return False
+        return bool(d.own & d.up_ok & bit) and not self._rules_for(d, purpose, channel)[0]
+
     def _drop_caches(self) -> None:
         for layer in (self._nodes.base, self._nodes.over):
             for node in layer.values():
