@@ -27,6 +27,7 @@ from catalog.api.lineage_ingest import lineage_endpoint
 from catalog.api.metrics import QUERY_KEY
 from catalog.api.metrics import attach as attach_metrics
 from catalog.errors import CatalogError
+from catalog.services import decision_log
 from catalog.services.core import Catalog
 from catalog.web import console
 
@@ -145,6 +146,7 @@ def payload_problem(payload) -> str | None:
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
     metrics, metrics_routes = attach_metrics(catalog, endpoint, endpoint.schema._schema)
+    recorder = decision_log.enable(catalog)  # counts API checks; None when turned off
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "revision": catalog.index.revision})
@@ -162,11 +164,15 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         gc.freeze()
         if background_sync:
             catalog.start_background_sync()
+        if recorder is not None:
+            recorder.start()
         if metrics is not None:
             metrics.start()
         yield
         if metrics is not None:
             metrics.stop()
+        if recorder is not None:
+            await off_loop(recorder.close)  # a clean shutdown flushes the decision log
         catalog.close()
 
     site = Starlette(routes=[

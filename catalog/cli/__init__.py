@@ -3,6 +3,7 @@
 from catalog.cli.app import app, main
 from catalog.cli.commands import (  # noqa: F401
     ascode,
+    audit,
     check,
     demo,
     ingest,

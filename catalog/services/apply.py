@@ -262,12 +262,11 @@ def _refuse_cycles(current, plan: Plan, spec: Spec) -> None:
 
 
 def after_index(index: CatalogIndex, plan: Plan) -> CatalogIndex:
-    """A private index of the catalog as the plan would leave it (for a dry run's flips)."""
-    fields = index.fields.flat()
-    fields.update((a.name, a) for _, a in plan.fields)
-    removed = {(e.upstream, e.downstream) for e in plan.removed_edges}
-    changed = {(a.upstream, a.downstream): a for _, a in plan.updated_edges}
-    edges = [changed.get((u, d)) or index.graph.edge(u, d) for u, d in index.graph.edges()
-             if (u, d) not in removed]
-    return CatalogIndex.build(plan.new_taxonomy, plan.new_rules, fields.values(),
-                              [*edges, *plan.new_edges], index.revision)
+    """A private snapshot of the catalog as the plan would leave it (for a dry run's flips):
+    copy-on-write, like simulate's, so it costs what the plan affects."""
+    return index.apply(
+        taxonomy=plan.new_taxonomy if plan.taxonomy else None,
+        rules=plan.new_rules if plan.rules or plan.deleted_rules else None,
+        fields=[a for _, a in plan.fields],
+        remove_edges=[(e.upstream, e.downstream) for e in plan.removed_edges],
+        add_edges=[*plan.new_edges, *(a for _, a in plan.updated_edges)])

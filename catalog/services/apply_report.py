@@ -90,8 +90,9 @@ class Flips:
 
 
 def flips(index: CatalogIndex, plan: Plan) -> Flips:
-    """Every (field, leaf purpose, leaf channel) cell of the fields the plan touches and their
-    descendants (every field when rules or taxonomy change) whose `allowed` would change."""
+    """Every (field, leaf purpose, channel) cell of the fields the plan touches and their
+    descendants (every field when rules or taxonomy change) whose `allowed` would change: the
+    cells simulate compares (CONTRACT §9), on the same kind of private snapshot."""
     after = after_index(index, plan)
     if plan.taxonomy or plan.rules or plan.deleted_rules:
         names = set(after.fields)
@@ -101,7 +102,7 @@ def flips(index: CatalogIndex, plan: Plan) -> Flips:
                               *(a for _, a in plan.updated_edges)]
                   for n in (e.upstream, e.downstream)}
         names |= index.graph.descendants(names) | after.graph.descendants(names)
-    purposes, channels = _leaves(after.taxonomy.purposes), _leaves(after.taxonomy.channels)
+    purposes, channels = _leaves(after.taxonomy.purposes), sorted(after.taxonomy.channels)
     found: list[Flip] = []
     checked = 0
     for name in sorted(names):
@@ -110,9 +111,9 @@ def flips(index: CatalogIndex, plan: Plan) -> Flips:
                 if checked >= MAX_CELLS or len(found) >= MAX_FLIPS:
                     return Flips(tuple(found), checked, True)
                 checked += 1
-                was, now = index.check(name, p, c), after.check(name, p, c)
-                if was.allowed != now.allowed:
-                    found.append(Flip(name, p, c, was, now))
+                if index.allowed(name, p, c) != after.allowed(name, p, c):  # cheap bit tests
+                    found.append(Flip(name, p, c, index.check(name, p, c),
+                                      after.check(name, p, c)))
     return Flips(tuple(found), checked, False)
 
 
