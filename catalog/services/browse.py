@@ -96,8 +96,13 @@ def history_page(cat: Catalog, principal: Principal, field: str, first: int = 20
         rows = repo.history(conn=conn, field=field, first=first + 1, after=after_id)
     more = len(rows) > first
     rows = rows[:first]
-    entries = [{"id": r.id, "revision": r.revision, "at": r.at, "actor": r.actor,
-                "action": r.action, "entity": r.entity, "field": r.field, "other": r.other,
-                "before": orjson.loads(r.before) if r.before else None,
-                "after": orjson.loads(r.after) if r.after else None} for r in rows]
+    entries = [change_entry(r) for r in rows]
     return entries, encode_cursor(str(rows[-1].id)) if rows else None, more
+
+
+def change_entry(r) -> dict:
+    """A change-log row as callers see it (before/after decoded)."""
+    return {"id": r.id, "revision": r.revision, "at": r.at, "actor": r.actor,
+            "action": r.action, "entity": r.entity, "field": r.field, "other": r.other,
+            "before": orjson.loads(r.before) if r.before else None,
+            "after": orjson.loads(r.after) if r.after else None}

@@ -136,5 +136,6 @@ def test_reviewer_manages_rules(catalog, two_fields, reviewer, pipeline):
     assert policy.delete_rule(catalog, reviewer, "breaking-bonds") is True
     assert {r.key for r in policy.list_rules(catalog, reviewer)} == {
         "boudoir-topics", "sensitive-data-private-channels", "digging-too-deep",
-        "digging-too-deep-cross-site", "helicoptering", "surveillance-pricing"}
+        "digging-too-deep-cross-site", "helicoptering", "surveillance-pricing",
+        "unclassified-data"}
     assert catalog.index.get(CRM).revision == fields_revision  # rules are not fields

@@ -4,6 +4,7 @@ response reads (one revision per response)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -16,6 +17,7 @@ from catalog.services.core import Catalog
 class Context:
     catalog: Catalog
     principal: Principal | None
+    document: Any = None  # the parsed, validated DocumentNode, when the endpoint prepared it
     _index: CatalogIndex | None = None
 
     @property

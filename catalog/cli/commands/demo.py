@@ -63,7 +63,8 @@ def demo(
     """Set up and serve the seeded demo catalog, printing how to start.
 
     Runs init, loads the demo catalog (Northwind Outfitters, seeds/demo/README.md), creates a
-    token per role (or reuses those kept next to the SQLite file), prints the GraphiQL URL,
+    token per role (or reuses those kept next to the SQLite file), prints the console's and
+    GraphiQL's URLs,
     the tokens and example queries, then serves."""
     if is_memory(database_url) and serve:
         fail("the demo needs a database file or server: an in-memory SQLite database lives in "
@@ -148,7 +149,9 @@ def still_valid(cat: Catalog, token: str, role: str, scope: str | None) -> bool:
 def instructions(database_url: str, host: str, port: int, tokens: dict[str, str],
                  kept_in: Path | None) -> list[str]:
     url = browser_url(host, port)
-    lines = [f"Open GraphiQL in a browser: {url}", "",
+    lines = [f"Open the reviewer console in a browser: {browser_url(host, port, '/')}",
+             f"  and sign in with the reviewer token: {tokens['reviewer']}",
+             f"GraphiQL (with a token in its headers pane): {url}", "",
              "Tokens, one per role" + (f" (kept in {kept_in}):" if kept_in else ":")]
     for role, token in tokens.items():
         scope = ROLE_SCOPES[role]
