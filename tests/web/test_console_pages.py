@@ -248,3 +248,19 @@ def test_without_graphiql_files_the_page_says_how_to_get_them(demo_catalog, toke
     monkeypatch.setattr(console, "Assets", lambda: Assets(tmp_path))
     r = Browser(demo_catalog, tokens).get("/graphql")
     assert r.status_code == 200 and "./dev setup" in r.text and "npm" in r.text
+
+
+@pytest.mark.xfail(reason="introspection is not yet exempt from the nesting limit (CONTRACT "
+                          "§6; the hardening issue makes it so): GraphiQL runs queries but "
+                          "cannot load the schema for its docs and completion until then",
+                   strict=False)
+def test_graphiql_can_load_the_schema(demo_catalog, tokens):
+    from graphql import get_introspection_query
+
+    b = Browser(demo_catalog, tokens)
+    r = b.client.post("/graphql", headers={"Authorization": f"Bearer {tokens['reviewer']}"},
+                      json={"query": get_introspection_query(input_value_deprecation=True)})
+    assert r.status_code == 200
+    body = r.json()
+    assert "errors" not in body, body.get("errors")
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
