@@ -7,12 +7,16 @@ import pytest
 from cli_helpers import assert_one_line_error
 from cli_tree import commands, options
 
-from catalog.services.setup import SEEDS
+from catalog.services.setup import ROOT, SEEDS
+
+FIXTURES = ROOT / "tests" / "fixtures" / "openlineage"
 
 # One way to run each command, given everything but the database.
 INVOCATIONS = {
     "check": ["check", "crm.customers.email", "service", "email"],
     "demo": ["demo", "--no-serve"],
+    "ingest openlineage": ["ingest", "openlineage", str(FIXTURES / "spark_join_filter.json")],
+    "ingest schema": ["ingest", "schema", "sqlite:///no-such-source.db"],
     "init": ["init"],
     "seed": ["seed", str(SEEDS / "demo" / "catalog.yaml")],
     "serve": ["serve"],

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, index_of
 
-from catalog.services.core import Catalog
 from catalog.services.setup import SEEDS
 
 DEMO = SEEDS / "demo" / "catalog.yaml"
-
-
-def index_of(url: str):
-    cat = Catalog(database_url=url)
-    try:
-        cat.reload()
-        return cat.index
-    finally:
-        cat.close()
 
 
 def test_seed_loads_the_demo_catalog(invoke, initialized):

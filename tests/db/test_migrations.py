@@ -14,8 +14,8 @@ import catalog.db.tables  # noqa: F401  (registers the tables)
 from catalog.db import repo
 from catalog.services import setup
 
-TABLES = {"api_token", "catalog_state", "change_log", "console_session", "field", "field_grant",
-          "lineage_edge", "policy_rule", "taxonomy_entry"}
+TABLES = {"api_token", "catalog_state", "change_log", "console_session", "decision_log",
+          "field", "field_grant", "lineage_edge", "policy_rule", "taxonomy_entry"}
 
 
 def tables(engine: sa.Engine) -> set[str]:
@@ -87,7 +87,7 @@ def test_migrate_creates_the_revision_row_once(bare_catalog):
 
 def test_init_loads_the_defaults_then_changes_nothing(bare_catalog):
     added = setup.init(bare_catalog)
-    assert added["taxonomy"] > 0 and added["rules"] == 7
+    assert added["taxonomy"] > 0 and added["rules"] == 8
     engine = bare_catalog.engine
     counts = row_counts(engine)
     revision = bare_catalog.index.revision
