@@ -1,4 +1,4 @@
-"""The in-memory catalog index and decision engine (CONTRACT §5).
+"""The in-memory catalog index and decision engine (docs/semantics.md, section 3).
 
 Everything a check needs is precomputed per field: effective categories and sources, the
 sensitivity, and three bit masks over the (purpose, channel) cells of the taxonomy:

@@ -53,7 +53,7 @@ def get_field(cat: Catalog, principal: Principal, name: str, *,
 def usage_matrix(cat: Catalog, principal: Principal, field: str, *,
                  index: CatalogIndex | None = None) -> list[Decision]:
     """Every purpose x channel for one field, purposes then channels in key order."""
-    require(principal, "read")
+    require(principal, "read", asked="query usageMatrix")
     index = snapshot(cat, index)
     if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")

@@ -8,7 +8,7 @@ from catalog.db import repo
 from catalog.db.records import field_json
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord, Grant
-from catalog.domain.names import check_field_name
+from catalog.domain.names import check_field_name, check_text
 from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog, Txn
@@ -58,9 +58,9 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
     records = []
     for item in inputs:
         before = txn.fields.get(item.name) or index.get(item.name)
-        rec = _merge(before, item, txn.revision)
+        rec = merge(before, item, txn.revision)
         index.validate_record(rec)
-        check_widths(rec)
+        check_texts(rec)
         records.append((before, rec))
     changed = [(b, r) for b, r in records if b is None or replace(b, revision=0)
                != replace(r, revision=0)]
@@ -78,15 +78,18 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
 MAX_TEXT = 200  # owner and source_system columns; PostgreSQL refuses longer values
 
 
-def check_widths(rec: FieldRecord) -> None:
+def check_texts(rec: FieldRecord) -> None:
+    """Widths and characters of the free-text attributes (docs/semantics.md, section 1)."""
     for attr, label in (("owner", "owner"), ("source_system", "sourceSystem")):
         value = getattr(rec, attr)
+        check_text(value, f"field {rec.name}: {label}")
         if value is not None and len(value) > MAX_TEXT:
             raise BadInput(f"field {rec.name}: {label} is {len(value)} characters long; "
                            f"use at most {MAX_TEXT}")
+    check_text(rec.description, f"field {rec.name}: description", multiline=True)
 
 
-def _merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:
+def merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:
     if before is None:
         missing = [k for k in ("category", "source", "owner") if getattr(item, k) is None]
         if missing:

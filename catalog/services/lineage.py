@@ -6,7 +6,7 @@ from catalog.db import repo
 from catalog.db.records import edge_json
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import Edge, LineageResult
-from catalog.domain.names import check_field_name
+from catalog.domain.names import check_field_name, check_text
 from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
 from catalog.services.checks import snapshot
@@ -25,6 +25,8 @@ def add_lineages(cat: Catalog, principal: Principal, edges: list[Edge]) -> list[
         require(principal, "write", e.downstream)  # first: no validation detail to the unentitled
         check_field_name(e.upstream)
         check_field_name(e.downstream)
+        check_text(e.transform, f"lineage {e.upstream} -> {e.downstream}: transform",
+                   multiline=True)
         if (e.upstream, e.downstream) in seen:
             raise BadInput(f"lineage {e.upstream} -> {e.downstream} appears twice in one call")
         seen.add((e.upstream, e.downstream))
@@ -82,7 +84,7 @@ def remove_lineage(cat: Catalog, principal: Principal, upstream: str, downstream
 
 def lineage(cat: Catalog, principal: Principal, field: str, direction: str = "UPSTREAM",
             depth: int = 10, *, index: CatalogIndex | None = None) -> LineageResult:
-    require(principal, "read")
+    require(principal, "read", asked="query lineage")
     if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
         raise BadInput(f"direction must be UPSTREAM, DOWNSTREAM or BOTH, not {direction!r}")
     if not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:

@@ -10,7 +10,7 @@ from catalog.services.core import Catalog
 
 
 def list_rules(cat: Catalog, principal: Principal) -> tuple[PolicyRule, ...]:
-    require(principal, "read")
+    require(principal, "read", asked="query policyRules")
     cat.fresh()
     return cat.index.rules
 

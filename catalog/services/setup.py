@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from alembic import command
 from alembic.config import Config
 
+from catalog import resources
 from catalog.db import repo
 from catalog.db.engine import SQLITE_IMMEDIATE
 from catalog.domain.model import Edge
+from catalog.domain.names import check_text
 from catalog.domain.rules import rule_from_spec, rule_to_spec
 from catalog.errors import BadInput
 from catalog.services.auth import SYSTEM, Principal, require
 from catalog.services.core import Catalog, load_taxonomy
-from catalog.services.fields import FieldInput, normalize_grant, register_fields
+from catalog.services.fields import (
+    FieldInput,
+    deprecate_field,
+    normalize_grant,
+    register_fields,
+)
 from catalog.services.lineage import add_lineages
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
+SEEDS = resources.seeds_dir()
 KIND_SECTIONS = {"categories": "category", "purposes": "purpose", "channels": "channel",
                  "sources": "source"}
 
 
 def alembic_config() -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("script_location", str(resources.migrations_dir()))
     return cfg
 
 
@@ -72,6 +79,8 @@ def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) 
                 spec = spec or {}
                 if (kind, key) in have:
                     continue
+                check_text(spec.get("description"), f"{path}: {kind} {key}: description",
+                           multiline=True)
                 repo.upsert_taxonomy_entry(
                     conn=txn.conn, kind=kind, key=key, sensitivity=spec.get("sensitivity"),
                     privacy=spec.get("privacy"), description=spec.get("description"))
@@ -107,6 +116,8 @@ def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> 
 
 
 def init(cat: Catalog, seeds: Path = SEEDS) -> dict[str, int]:
+    if seeds == SEEDS:
+        resources.require("seeds")
     migrate(cat)
     cat.reload()
     return {"taxonomy": load_taxonomy_file(cat, seeds / "taxonomy.yaml"),
@@ -123,8 +134,16 @@ def _entries(path: Path, where: str, items, *keys: str) -> list[dict]:
     return items
 
 
-def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> dict[str, int]:
-    """Register the fields and lineage of a catalog YAML file (see seeds/demo/)."""
+@dataclass(frozen=True)
+class CatalogFile:
+    """What a catalog YAML file (see seeds/demo/) asks for."""
+
+    fields: list[FieldInput]
+    edges: list[Edge]
+    deprecated: list[str]
+
+
+def read_catalog_file(path: Path) -> CatalogFile:
     data = read_yaml(path)
     inputs = []
     for i, spec in enumerate(data.get("fields") or []):
@@ -141,11 +160,20 @@ def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -
     edges = [Edge(e["upstream"], e["downstream"], e.get("transform"))
              for e in _entries(path, "lineage", data.get("lineage") or [],
                                "upstream", "downstream")]
-    fields = register_fields(cat, principal, inputs) if inputs else []
     deprecated = [s["name"] for s in data.get("fields") or [] if s.get("deprecated")]
-    if edges:
-        add_lineages(cat, principal, edges)
-    from catalog.services.fields import deprecate_field
-    for name in deprecated:
+    return CatalogFile(inputs, edges, deprecated)
+
+
+def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> dict[str, int]:
+    """Register the fields and lineage of a catalog YAML file (see seeds/demo/)."""
+    return load_catalog(cat, read_catalog_file(path), principal)
+
+
+def load_catalog(cat: Catalog, wanted: CatalogFile,
+                 principal: Principal = SYSTEM) -> dict[str, int]:
+    fields = register_fields(cat, principal, wanted.fields) if wanted.fields else []
+    if wanted.edges:
+        add_lineages(cat, principal, wanted.edges)
+    for name in wanted.deprecated:
         deprecate_field(cat, principal, name)
-    return {"fields": len(fields), "lineage": len(edges)}
+    return {"fields": len(fields), "lineage": len(wanted.edges)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog.db import repo
-from catalog.domain.names import check_taxonomy_key
+from catalog.domain.names import check_taxonomy_key, check_text
 from catalog.domain.taxonomy import KINDS, PRIVACY_LEVELS, Taxonomy
 from catalog.errors import BadInput
 from catalog.services.auth import Principal, require
@@ -17,6 +17,7 @@ def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
     if kind not in KINDS:
         raise BadInput(f"unknown taxonomy kind {kind!r}: use one of {', '.join(KINDS)}")
     check_taxonomy_key(key, f"{kind} key")
+    check_text(description, f"{kind} {key}: description", multiline=True)
     if kind != "category" and sensitivity is not None:
         raise BadInput("sensitivity applies to categories only")
     if kind != "channel" and privacy is not None:

@@ -1,5 +1,5 @@
-"""Who may do what (CONTRACT §7), enforced by the services: a role acting outside its rights
-gets Forbidden and changes nothing."""
+"""Who may do what (docs/semantics.md, section 5), enforced by the services: a role acting outside
+its rights gets Forbidden and changes nothing."""
 
 from __future__ import annotations
 

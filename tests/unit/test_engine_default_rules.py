@@ -1,4 +1,5 @@
-"""CONTRACT §4: each of the seven default rules fires, and a near miss where it does not.
+"""docs/semantics.md, section 2: each of the seven default rules fires, and a near miss where it
+does not.
 
 Every field here grants every purpose on every channel, so whatever denies is a rule."""
 
