@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     # OpenLineage name mapping rules: a YAML list of {namespace, dataset_prefix, field_prefix},
     # or the path of a YAML file that holds one (CONTRACT §11).
     openlineage_mapping: str | None = None
+    # The decision log (CONTRACT §10): on/off, seconds between flushes, days kept.
+    decision_log: bool = True
+    decision_log_flush: float = 5.0
+    decision_log_days: int = 90
 
 
 @lru_cache(maxsize=1)

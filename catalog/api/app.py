@@ -24,6 +24,7 @@ from catalog.api.graphql.schema import get_schema
 from catalog.api.http_rules import HeaderProblem, request_headers
 from catalog.api.lineage_ingest import lineage_endpoint
 from catalog.errors import CatalogError
+from catalog.services import decision_log
 from catalog.services.core import Catalog
 from catalog.web import console
 
@@ -136,6 +137,7 @@ def payload_problem(payload) -> str | None:
 
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
+    recorder = decision_log.enable(catalog)  # counts API checks; None when turned off
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "revision": catalog.index.revision})
@@ -153,7 +155,11 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         gc.freeze()
         if background_sync:
             catalog.start_background_sync()
+        if recorder is not None:
+            recorder.start()
         yield
+        if recorder is not None:
+            await off_loop(recorder.close)  # a clean shutdown flushes the decision log
         catalog.close()
 
     site = Starlette(routes=[

@@ -1,6 +1,15 @@
 """The `catalog` command. Importing this package registers every command on `app`."""
 
 from catalog.cli.app import app, main
-from catalog.cli.commands import check, demo, ingest, init, seed, serve, token  # noqa: F401
+from catalog.cli.commands import (  # noqa: F401
+    audit,
+    check,
+    demo,
+    ingest,
+    init,
+    seed,
+    serve,
+    token,
+)
 
 __all__ = ["app", "main"]

@@ -220,7 +220,12 @@ class Catalog:
 
 
 def load_taxonomy(conn: Connection) -> Taxonomy:
-    rows = repo.load_taxonomy_rows(conn=conn)
+    return taxonomy_from_rows(repo.load_taxonomy_rows(conn=conn))
+
+
+def taxonomy_from_rows(rows) -> Taxonomy:
+    """rows: objects with kind, key, sensitivity, privacy, description (table rows, or the
+    change log's entries when an index is rebuilt at an old revision)."""
     by_kind: dict[str, dict] = {"category": {}, "purpose": {}, "channel": {}, "source": {}}
     descriptions = {}
     for r in rows:

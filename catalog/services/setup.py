@@ -81,15 +81,16 @@ def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) 
                     continue
                 check_text(spec.get("description"), f"{path}: {kind} {key}: description",
                            multiline=True)
-                repo.upsert_taxonomy_entry(
-                    conn=txn.conn, kind=kind, key=key, sensitivity=spec.get("sensitivity"),
-                    privacy=spec.get("privacy"), description=spec.get("description"))
+                entry = {"kind": kind, "key": key, "sensitivity": spec.get("sensitivity"),
+                         "privacy": spec.get("privacy"), "description": spec.get("description")}
+                repo.upsert_taxonomy_entry(conn=txn.conn, **entry)
+                # Every key in full, so the taxonomy at any revision can be rebuilt (as-of).
+                txn.log.append({"action": "add_taxonomy_key", "entity": "taxonomy",
+                                "after": {**entry, "file": path.name}})
                 added += 1
         if added:
             load_taxonomy(txn.conn)  # validates the whole taxonomy before it commits
             txn.taxonomy_changed = True
-            txn.log.append({"action": "load_taxonomy", "entity": "taxonomy",
-                            "after": {"file": path.name, "added": added}})
     return added
 
 

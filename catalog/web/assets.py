@@ -1,6 +1,7 @@
 """Static files under content-hashed addresses (/static/console.3f9c1a2b7d.css), served with
 far-future caching: a changed file gets a new address, so browsers never see a stale one.
-Read once at start-up; text files are also kept gzipped for browsers that accept it."""
+Read and hashed at start-up; text files are gzipped on first request (not at start-up: a
+worker that starts slowly is killed by uvicorn's health check) and kept."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ VENDOR = ("vendor/graphiql.min.js", "vendor/graphiql.min.css",
           "vendor/react.production.min.js", "vendor/react-dom.production.min.js")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Asset:
     body: bytes
-    gzipped: bytes | None
     media_type: str
+    packable: bool  # text worth compressing
+    gzipped: bytes | None = None
 
 
 class Assets:
@@ -39,13 +41,12 @@ class Assets:
             stem, dot, ext = name.rpartition(".")
             url = f"/static/{stem}.{digest}.{ext}" if dot else f"/static/{name}.{digest}"
             media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            if media.startswith("text/") or media in ("application/javascript", "image/svg+xml"):
+            text = media.startswith("text/") or media in ("application/javascript",
+                                                          "image/svg+xml")
+            if text:
                 media += "; charset=utf-8"
-                packed = gzip.compress(body, 6) if len(body) > 1024 else None
-            else:
-                packed = None
             self.urls[name] = url
-            self.files[url] = Asset(body, packed, media)
+            self.files[url] = Asset(body, media, text and len(body) > 1024)
 
     def url(self, name: str) -> str:
         return self.urls[name]
@@ -60,7 +61,9 @@ class Assets:
                                      "contents: reload the page)", status_code=404)
         headers = {"cache-control": FOREVER, "vary": "accept-encoding",
                    "x-content-type-options": "nosniff"}
-        if asset.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        if asset.packable and "gzip" in request.headers.get("accept-encoding", ""):
+            if asset.gzipped is None:  # two first requests may both compress: harmless
+                asset.gzipped = gzip.compress(asset.body, 6)
             headers["content-encoding"] = "gzip"
             return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
         return Response(asset.body, media_type=asset.media_type, headers=headers)

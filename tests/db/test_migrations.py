@@ -14,8 +14,8 @@ import catalog.db.tables  # noqa: F401  (registers the tables)
 from catalog.db import repo
 from catalog.services import setup
 
-TABLES = {"api_token", "catalog_state", "change_log", "console_session", "field", "field_grant",
-          "lineage_edge", "policy_rule", "taxonomy_entry"}
+TABLES = {"api_token", "catalog_state", "change_log", "console_session", "decision_log",
+          "field", "field_grant", "lineage_edge", "policy_rule", "taxonomy_entry"}
 
 
 def tables(engine: sa.Engine) -> set[str]:

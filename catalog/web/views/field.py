@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import RedirectResponse, Response
 
+from catalog.domain.decision import CODE_ORDER
 from catalog.errors import BadInput, CatalogError, NotFound
 from catalog.services import browse, checks, fields, inspect, lineage
 from catalog.web.console import STATUS, Console, Page
@@ -44,8 +45,9 @@ def matrix(web: Console, page: Page, name: str):
         cells = []
         for c in channels:
             d = decisions[(p, c)]
-            codes = ", ".join(dict.fromkeys(
-                r.code + (f" {r.rule}" if r.rule else "") for r in d.reasons))
+            # Distinct codes and rules only: a deep field can have hundreds of reasons.
+            kinds = sorted({(CODE_ORDER[r.code], r.code, r.rule or "") for r in d.reasons})
+            codes = ", ".join(f"{c} {rule}".rstrip() for _, c, rule in kinds)
             cells.append((c, inspect.status_of(d), codes or ", ".join(d.obligations)))
         rows.append((p, cells))
     return [(c, tax.channels[c]) for c in channels], rows
