@@ -12,13 +12,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import engine, http_checks, load, scale, startup, workers
+from bench import (
+    audit,
+    engine,
+    http_checks,
+    ingest,
+    load,
+    metrics_cost,
+    scale,
+    startup,
+    workers,
+)
 from bench.config import Config
 from bench.report import Row, render, save
 
 SECTIONS = {"engine": engine.run, "http": http_checks.run, "scale": scale.run,
             "startup": startup.run,
-            "workers": workers.run}
+            "workers": workers.run,
+            "ingest": ingest.run,
+            "audit": audit.run,
+            "metrics": metrics_cost.run,
+            }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -94,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                       startup_size=args.startup_size, seed=args.seed,
                       profile=args.profile)
     mode = "quick" if args.quick else "large" if args.large else "default"
-    needs_http = any(s in args.only for s in ("http", "workers"))
+    needs_http = any(s in args.only for s in ("http", "workers", "ingest", "metrics"))
     tool = load.choose_tool(args.loadgen) if needs_http else "-"
     load_before = os.getloadavg()[0]
     cfg.log(f"bench ({mode}): {', '.join(args.only)}; scratch {workdir}; load average "

@@ -1,4 +1,4 @@
-"""The in-memory catalog index and decision engine (CONTRACT §5).
+"""The in-memory catalog index and decision engine (docs/semantics.md, section 3).
 
 Everything a check needs is precomputed per field (catalog/domain/derive.py): effective
 categories and sources, the sensitivity, and bit masks over the taxonomy's (purpose, channel)
@@ -28,7 +28,8 @@ that changes a record or an edge moves on.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import ChainMap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
@@ -39,6 +40,7 @@ from catalog.domain.model import Edge, FieldRecord, LineageResult
 from catalog.domain.names import check_field_name
 from catalog.domain.rules import PolicyRule
 from catalog.domain.taxonomy import Taxonomy
+from catalog.domain.unclassified import UNCLASSIFIED_RULE, unclassified_reason
 from catalog.errors import BadInput
 
 C = ReasonCode
@@ -164,6 +166,16 @@ class CatalogIndex:
         check = self.check
         return [check(f, p, c) for f, p, c in requests]
 
+    def allowed(self, field: str, purpose: str, channel: str) -> bool:
+        """A check's `allowed` alone, without building its reasons (what-if compares up to a
+        million cells and needs the full decision only where it flips)."""
+        rec = self.fields.get(field) if isinstance(field, str) else None
+        bit = self._cell.get((purpose, channel))
+        d = self._derived(field)
+        if rec is None or bit is None or d is None or rec.deprecated:
+            return False
+        return bool(d.own & d.up_ok & bit) and not self._rules_for(d, purpose, channel)[0]
+
     def _drop_caches(self) -> None:
         for layer in (self._nodes.base, self._nodes.over):
             for node in layer.values():
@@ -209,6 +221,9 @@ class CatalogIndex:
                     f"{inner.message}", path=path))
         denied, consent = self._rules_for(d, purpose, channel)
         for rule in denied:
+            if rule.key == UNCLASSIFIED_RULE:  # its own message: which field to classify
+                reasons.append(unclassified_reason(self, name, purpose, channel))
+                continue
             why = rule.description or rule.explain()
             reasons.append(Reason(
                 C.POLICY_DENIED,
@@ -271,10 +286,12 @@ class CatalogIndex:
             for c in g.channels or ():
                 tax.require("channel", c)
 
-    def validate_new_edges(self, edges: list[Edge]) -> None:
+    def validate_new_edges(self, edges: list[Edge], pending: Mapping | None = None) -> None:
         """NOT_FOUND, BAD_INPUT or CONFLICT (cycle) for the first bad edge of the batch.
-        Changes nothing: the candidate edges live in a private draft of the graph."""
-        self.graph.validate_new_edges(edges, self.fields)
+        Changes nothing: the candidate edges live in a private draft of the graph. pending:
+        fields a write registers before its edges (not in the index yet)."""
+        self.graph.validate_new_edges(edges, ChainMap(self.fields, pending) if pending
+                                      else self.fields)
 
     # -- changing ----------------------------------------------------------------------------
     def apply(self, *, fields: Iterable[FieldRecord] = (), add_edges: Iterable[Edge] = (),
@@ -299,7 +316,11 @@ class CatalogIndex:
             nxt._cached = [0]
             nxt._nodes = Layered(nxt._derive_all(nxt.fields))
         else:
-            dirty = set(records)
+            # A restamp (only the revision moved: an edge end) derives nothing new, and
+            # recomputing it would walk its whole downstream cone on every write.
+            dirty = {name for name, rec in records.items()
+                     if (before := self.fields.get(name)) is None
+                     or replace(before, revision=rec.revision) != rec}
             dirty.update(d for _, d in remove_edges)
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))
