@@ -1,6 +1,6 @@
 """/changes (the change log, newest first), /log (the decision log) and /unclassified.
 
-The decision log and the `unclassified` category come with other features (CONTRACT §10
+The decision log and the `unclassified` category come with other features (docs/semantics.md §10
 and §15); until this catalog has them, their pages say so. Wiring them: /log renders
 `entries` the way /changes does; /unclassified lists fields the moment the taxonomy holds
 the category."""
