@@ -18,6 +18,7 @@ from bench import (
     http_checks,
     ingest,
     load,
+    metrics_cost,
     scale,
     startup,
     workers,
@@ -30,6 +31,7 @@ SECTIONS = {"engine": engine.run, "http": http_checks.run, "scale": scale.run,
             "workers": workers.run,
             "ingest": ingest.run,
             "audit": audit.run,
+            "metrics": metrics_cost.run,
             }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                       startup_size=args.startup_size, seed=args.seed,
                       profile=args.profile)
     mode = "quick" if args.quick else "large" if args.large else "default"
-    needs_http = any(s in args.only for s in ("http", "workers", "ingest"))
+    needs_http = any(s in args.only for s in ("http", "workers", "ingest", "metrics"))
     tool = load.choose_tool(args.loadgen) if needs_http else "-"
     load_before = os.getloadavg()[0]
     cfg.log(f"bench ({mode}): {', '.join(args.only)}; scratch {workdir}; load average "

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_body_bytes: int = 5_000_000
     token_cache_seconds: float = 5.0
+    # GET /metrics (Prometheus); off hides it.
+    metrics: bool = True
     # OpenLineage name mapping rules: a YAML list of {namespace, dataset_prefix, field_prefix},
     # or the path of a YAML file that holds one (docs/semantics.md §11).
     openlineage_mapping: str | None = None

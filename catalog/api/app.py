@@ -1,5 +1,5 @@
 """The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz,
-and the reviewer console (catalog/web/) at /.
+GET /metrics (api/metrics.py) and the reviewer console (catalog/web/) at /.
 
 POST /graphql is served by a plain ASGI handler (it is the pipelines' hot path); everything
 else goes through Starlette."""
@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from time import perf_counter
 
 import orjson
 from starlette.applications import Starlette
@@ -23,6 +24,8 @@ from catalog.api.graphql.lean import LeanExecutor
 from catalog.api.graphql.schema import get_schema
 from catalog.api.http_rules import HeaderProblem, request_headers
 from catalog.api.lineage_ingest import lineage_endpoint
+from catalog.api.metrics import QUERY_KEY
+from catalog.api.metrics import attach as attach_metrics
 from catalog.errors import CatalogError
 from catalog.services import decision_log
 from catalog.services.core import Catalog
@@ -48,13 +51,17 @@ class GraphQLEndpoint:
         self.schema = get_schema(self.settings.introspection)
         self.documents = Documents(self.schema._schema, introspection=self.settings.introspection)
         self.lean = LeanExecutor(self.schema._schema) if lean else None
+        self.metrics = None
 
     async def __call__(self, scope, receive, send) -> None:
+        started = perf_counter()
         status, body = await self.respond(scope, receive)
         # A length, so the server need not frame the body in chunks.
         headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:  # O(1); counted off the request path (api/metrics.py)
+            self.metrics.request(scope.get(QUERY_KEY), started)
 
     async def respond(self, scope, receive) -> tuple[int, bytes]:
         limit = self.settings.max_body_bytes
@@ -86,6 +93,7 @@ class GraphQLEndpoint:
         problem = payload_problem(payload)
         if problem:
             return 400, error_body("BAD_INPUT", problem)
+        scope[QUERY_KEY] = payload["query"]
         return 200, await self.execute(payload, principal)
 
     async def authenticate(self, token: str):
@@ -137,6 +145,7 @@ def payload_problem(payload) -> str | None:
 
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
+    metrics, metrics_routes = attach_metrics(catalog, endpoint, endpoint.schema._schema)
     recorder = decision_log.enable(catalog)  # counts API checks; None when turned off
 
     async def healthz(request: Request) -> Response:
@@ -157,7 +166,11 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
             catalog.start_background_sync()
         if recorder is not None:
             recorder.start()
+        if metrics is not None:
+            metrics.start()
         yield
+        if metrics is not None:
+            metrics.stop()
         if recorder is not None:
             await off_loop(recorder.close)  # a clean shutdown flushes the decision log
         catalog.close()
@@ -165,6 +178,7 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
     site = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
+        *metrics_routes,
         *console.routes(catalog),  # GET /graphql (GraphiQL, offline), / and the console
         Route("/api/v1/lineage", lineage_endpoint(catalog), methods=["POST"]),
     ], lifespan=lifespan)

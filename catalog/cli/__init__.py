@@ -2,6 +2,7 @@
 
 from catalog.cli.app import app, main
 from catalog.cli.commands import (  # noqa: F401
+    ascode,
     audit,
     check,
     demo,
@@ -10,6 +11,7 @@ from catalog.cli.commands import (  # noqa: F401
     seed,
     serve,
     token,
+    verify,
 )
 
 __all__ = ["app", "main"]

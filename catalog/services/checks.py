@@ -40,6 +40,8 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
     recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
     if recorder is not None:
         recorder.record_one(principal, decision)
+    if cat.seen is not None:  # counted for /metrics off the request path (api/metrics.py)
+        cat.seen.append(decision)
     return decision
 
 
@@ -51,6 +53,8 @@ def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:
         recorder.record(principal, decisions)
+    if cat.seen is not None:
+        cat.seen.append(decisions)
     return decisions
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from catalog.db import repo
-from catalog.db.records import field_json
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord, Grant
 from catalog.domain.names import check_field_name, check_text
 from catalog.errors import BadInput, NotFound
+from catalog.services import writes
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog, Txn
 
@@ -62,16 +61,8 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
         index.validate_record(rec)
         check_texts(rec)
         records.append((before, rec))
-    changed = [(b, r) for b, r in records if b is None or replace(b, revision=0)
-               != replace(r, revision=0)]
-    if changed:
-        ids = repo.field_ids(conn=txn.conn, names=[r.name for b, r in changed if b])
-        repo.save_fields(conn=txn.conn, records=[r for _, r in changed], ids=ids)
-        for b, r in changed:
-            txn.fields[r.name] = r
-            txn.log.append({"action": "register" if b is None else "update",
-                            "entity": "field", "field": r.name,
-                            "before": field_json(b), "after": field_json(r)})
+    writes.save_fields(txn, [(b, r) for b, r in records if b is None
+                             or replace(b, revision=0) != replace(r, revision=0)])
     return [r for _, r in records]
 
 
@@ -129,11 +120,7 @@ def save_in(txn: Txn, index: CatalogIndex, before: FieldRecord, after: FieldReco
     """Save one changed existing field inside an open write, and log it."""
     after = replace(after, revision=txn.revision)
     index.validate_record(after)
-    repo.save_fields(conn=txn.conn, records=[after],
-                     ids=repo.field_ids(conn=txn.conn, names=[after.name]))
-    txn.fields[after.name] = after
-    txn.log.append({"action": action, "entity": "field", "field": after.name,
-                    "before": field_json(before), "after": field_json(after)})
+    writes.save_fields(txn, [(before, after)], action)
     return after
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from catalog.db import repo
-from catalog.db.records import edge_json
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import Edge, LineageResult
 from catalog.domain.names import check_field_name, check_text
 from catalog.errors import BadInput, NotFound
+from catalog.services import writes
 from catalog.services.auth import Principal, require
 from catalog.services.checks import snapshot
 from catalog.services.core import Catalog, Txn
@@ -44,21 +43,8 @@ def add_edges_in(txn: Txn, index: CatalogIndex, edges: list[Edge]) -> tuple[list
     new = [e for e in edges if not index.graph.has_edge(e.upstream, e.downstream)]
     updated = [e for e in edges if index.graph.has_edge(e.upstream, e.downstream)
                and index.graph.edge(e.upstream, e.downstream) != e]
-    if not new and not updated:
-        return new, updated
-    ids = repo.field_ids(conn=txn.conn, names={n for e in new + updated
-                                               for n in (e.upstream, e.downstream)})
-    repo.insert_edges(conn=txn.conn, edges=new, ids=ids)
-    for e in updated:
-        repo.update_edge_transform(conn=txn.conn, edge=e, ids=ids)
-    changed = set(updated)
-    for e in new + updated:
-        before = index.graph.edge(e.upstream, e.downstream) if e in changed else None
-        txn.log.append({"action": "add_lineage" if before is None else "update_lineage",
-                        "entity": "edge", "field": e.downstream, "other": e.upstream,
-                        "before": edge_json(before), "after": edge_json(e)})
-        txn.touched.update((e.upstream, e.downstream))
-    txn.add_edges.extend(new + updated)
+    writes.add_edges(txn, new, [(index.graph.edge(e.upstream, e.downstream), e)
+                                for e in updated])
     return new, updated
 
 
@@ -72,13 +58,7 @@ def remove_lineage(cat: Catalog, principal: Principal, upstream: str, downstream
                 raise NotFound(f"field {name!r} is not in the catalog")
         if not index.graph.has_edge(upstream, downstream):
             return False
-        before = index.graph.edge(upstream, downstream)
-        ids = repo.field_ids(conn=txn.conn, names=[upstream, downstream])
-        repo.delete_edge(conn=txn.conn, upstream=upstream, downstream=downstream, ids=ids)
-        txn.log.append({"action": "remove_lineage", "entity": "edge", "field": downstream,
-                        "other": upstream, "before": edge_json(before), "after": None})
-        txn.touched.update((upstream, downstream))
-        txn.remove_edges.append((upstream, downstream))
+        writes.remove_edges(txn, [index.graph.edge(upstream, downstream)])
     return True
 
 

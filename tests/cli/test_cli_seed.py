@@ -55,7 +55,7 @@ def test_unknown_kind_of_file(invoke, initialized, tmp_path: Path):
 
 def test_missing_and_invalid_files(invoke, initialized, tmp_path: Path):
     assert_one_line_error(invoke("seed", tmp_path / "nope.yaml", "--database-url", initialized),
-                          "no such seed file")
+                          "no such file")
     bad = tmp_path / "bad.yaml"
     bad.write_text("fields: [\n")
     assert_one_line_error(invoke("seed", bad, "--database-url", initialized), "not valid YAML")

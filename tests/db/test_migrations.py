@@ -91,7 +91,7 @@ def test_init_loads_the_defaults_then_changes_nothing(bare_catalog):
     engine = bare_catalog.engine
     counts = row_counts(engine)
     revision = bare_catalog.index.revision
-    assert revision == 2  # one commit for the taxonomy, one for the rules
+    assert revision == 1  # one commit for the taxonomy and the rules
     with engine.connect() as conn:
         assert repo.current_revision(conn=conn) == revision
 

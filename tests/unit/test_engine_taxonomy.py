@@ -20,6 +20,7 @@ SENSITIVITY = {  # docs/semantics.md §2 (seeds/taxonomy.yaml), row by row
     "internal": 2, "internal.preferences": 1, "internal.beliefs": 4,
     "tracking": 2, "tracking.contact": 2, "tracking.device": 2, "tracking.location": 3,
     "tracking.location.precise": 3, "tracking.cross_site": 3,
+    "unclassified": 4,  # docs/semantics.md §11
 }
 
 

@@ -89,7 +89,7 @@ def load_demo(cat: Catalog) -> str:
     wanted = setup.read_catalog_file(DEMO_CATALOG)
     readme = shown_path(DEMO_CATALOG.with_name("README.md"))
     if not demo_state.is_loaded(cat, wanted):
-        counts = setup.load_catalog(cat, wanted)
+        counts = setup.load_catalog_file(cat, DEMO_CATALOG)  # one transaction
         return (f"demo catalog: {counts['fields']} fields, {counts['lineage']} lineage edges "
                 f"loaded (catalog revision {cat.index.revision}); see {readme}")
     changed = demo_state.changed_fields(cat, wanted)
