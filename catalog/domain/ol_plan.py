@@ -58,10 +58,11 @@ class IngestPlan:
     fields: dict[str, PlannedField] = field(default_factory=dict)
     edges: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # -> transforms
     problems: list[str] = field(default_factory=list)  # refused after the scope check
+    named: list[str] = field(default_factory=list)  # outputs a FAIL/ABORT names, adds nothing
 
     @property
     def scoped(self) -> list[str]:
-        return [f.name for f in self.fields.values() if f.scoped]
+        return [f.name for f in self.fields.values() if f.scoped] + self.named
 
     def transform(self, edge: tuple[str, str]) -> str | None:
         return ",".join(self.edges[edge]) or None
@@ -170,7 +171,9 @@ def plan_event(event: Event, rules: tuple[MappingRule, ...] = ()) -> IngestPlan:
         planner.dataset(event.dataset, output=False, scoped=True, lineage=False)
         return planner.plan
     if isinstance(event, RunEvent) and event.eventType in NO_LINEAGE:
-        return planner.plan
+        for ds in event.outputs or ():  # the caller's scope must still cover them
+            planner.dataset(ds, output=True, scoped=True, lineage=True)
+        return IngestPlan(named=planner.plan.scoped)
     for ds in event.inputs or ():
         planner.dataset(ds, output=False, scoped=False, lineage=False)
     for ds in event.outputs or ():

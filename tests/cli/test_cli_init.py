@@ -29,7 +29,7 @@ def test_init_twice_second_changes_nothing(invoke, database_url):
     assert "default taxonomy: 61 keys added" in first.stdout
     assert "default rules: 8 rules added" in first.stdout
     state = catalog_state(database_url)
-    assert state[3] == 7
+    assert state[3] == 8
 
     second = invoke("init", "--database-url", database_url)
     assert second.exit_code == 0, second.output

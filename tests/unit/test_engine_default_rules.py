@@ -26,7 +26,7 @@ def one(make_index):
     return make
 
 
-def test_seed_rules_are_the_seven_of_the_contract(rules):
+def test_seed_rules_are_those_of_the_contract(rules):
     assert sorted(r.key for r in rules) == sorted(RULE_KEYS)
     effects = {r.key: r.effect for r in rules}
     assert effects.pop("breaking-bonds") == "REQUIRE_CONSENT"

@@ -20,6 +20,7 @@ SENSITIVITY = {  # docs/semantics.md, section 2 (seeds/taxonomy.yaml), row by ro
     "internal": 2, "internal.preferences": 1, "internal.beliefs": 4,
     "tracking": 2, "tracking.contact": 2, "tracking.device": 2, "tracking.location": 3,
     "tracking.location.precise": 3, "tracking.cross_site": 3,
+    "unclassified": 4,  # CONTRACT §11
 }
 
 

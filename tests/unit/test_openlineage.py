@@ -120,6 +120,7 @@ def test_failed_runs_add_nothing(kind):
     body["eventType"] = kind
     plan = plan_event(parse_event(body))
     assert plan.fields == {} and plan.edges == {}
+    assert plan.scoped == ["out.t.x"]  # still named: an owner's scope must cover it
 
 
 def test_job_and_dataset_events_register_columns_without_lineage():

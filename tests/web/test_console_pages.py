@@ -219,9 +219,17 @@ def test_changes_log_and_unclassified(demo_catalog, tokens):
     assert r.status_code == 200 and "register" in r.text and BABY in r.text
     r = b.get("/changes?field=crm.")
     assert "crm." in r.text and BABY not in r.text
-    for path in ("/log", "/unclassified"):
-        r = b.get(path)
-        assert r.status_code == 200 and "Not available yet" in r.text
+    r = b.get("/unclassified")
+    assert r.status_code == 200 and "Unclassified fields" in r.text
+
+
+def test_decision_log_page_for_reviewers_only(demo_catalog, tokens):
+    r = signed_in(demo_catalog, tokens, "reviewer").get("/log?outcome=denied")
+    assert r.status_code == 200 and "Decision log" in r.text and 'name="outcome"' in r.text
+    r = signed_in(demo_catalog, tokens, "reviewer").get("/log?after=not-a-cursor")
+    assert r.status_code == 400 and "invalid cursor" in r.text and 'name="field"' in r.text
+    r = signed_in(demo_catalog, tokens, "owner").get("/log")
+    assert r.status_code == 403 and "may not read the decision log" in r.text
 
 
 def test_graphiql_is_served_from_this_server(demo_catalog, tokens):
@@ -248,3 +256,15 @@ def test_without_graphiql_files_the_page_says_how_to_get_them(demo_catalog, toke
     monkeypatch.setattr(console, "Assets", lambda: Assets(tmp_path))
     r = Browser(demo_catalog, tokens).get("/graphql")
     assert r.status_code == 200 and "./dev setup" in r.text and "npm" in r.text
+
+
+def test_graphiql_can_load_the_schema(demo_catalog, tokens):
+    from graphql import get_introspection_query
+
+    b = Browser(demo_catalog, tokens)
+    r = b.client.post("/graphql", headers={"Authorization": f"Bearer {tokens['reviewer']}"},
+                      json={"query": get_introspection_query(input_value_deprecation=True)})
+    assert r.status_code == 200
+    body = r.json()
+    assert "errors" not in body, body.get("errors")
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"

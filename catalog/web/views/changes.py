@@ -1,15 +1,12 @@
-"""/changes (the change log, newest first), /log (the decision log) and /unclassified.
-
-The decision log and the `unclassified` category come with other features (CONTRACT §10
-and §15); until this catalog has them, their pages say so. Wiring them: /log renders
-`entries` the way /changes does; /unclassified lists fields the moment the taxonomy holds
-the category."""
+"""/changes (the change log, newest first), /log (the decision log, CONTRACT §10) and
+/unclassified (fields waiting for a category; the page says so if the taxonomy lacks it)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from catalog.services import browse, feed, inspect
+from catalog.errors import CatalogError
+from catalog.services import audit, browse, feed, inspect
 from catalog.web.console import Console, Page
 from catalog.web.present import field_url, summary
 
@@ -27,7 +24,23 @@ def changes_page(web: Console, page: Page) -> Response:
 
 
 def log_page(web: Console, page: Page) -> Response:
-    return web.render(page, "log.html")
+    """Decisions counted per minute, caller, field, purpose, channel and outcome."""
+    chosen = {k: page.arg(k) for k in ("field", "purpose", "channel", "outcome")}
+    allowed = {"allowed": True, "denied": False}.get(chosen["outcome"])
+    error, entries, cursor, more = None, [], None, False
+    try:
+        entries, cursor, more = audit.decision_log(
+            web.catalog, page.principal, field=chosen["field"] or None,
+            purpose=chosen["purpose"] or None, channel=chosen["channel"] or None,
+            allowed=allowed, first=100, after=page.arg("after") or None)
+    except CatalogError as exc:
+        if exc.code != "BAD_INPUT":
+            raise
+        error = exc.message
+    return web.render(page, "log.html", 400 if error else 200, entries=entries,
+                      cursor=cursor if more else None, chosen=chosen, error=error,
+                      keys=inspect.taxonomy_keys(web.catalog, page.principal),
+                      params={k: v for k, v in chosen.items() if v}, field_url=field_url)
 
 
 def unclassified_page(web: Console, page: Page) -> Response:
