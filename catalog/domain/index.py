@@ -1,4 +1,4 @@
-"""The in-memory catalog index and decision engine (docs/semantics.md, section 3).
+"""The in-memory catalog index and decision engine (docs/semantics.md §3).
 
 Everything a check needs is precomputed per field (catalog/domain/derive.py): effective
 categories and sources, the sensitivity, and bit masks over the taxonomy's (purpose, channel)

@@ -1,5 +1,5 @@
-"""`catalog apply` and `catalog seed`: make the catalog equal a set of files (CONTRACT §12), in
-one transaction and one revision.
+"""`catalog apply` and `catalog seed`: make the catalog equal a set of files (docs/semantics.md
+§12), in one transaction and one revision.
 
 The files are read and checked first (codefile), then compared with the catalog as it stands
 inside the writer's lock: the result is a `Plan`, the list of changes. An empty plan commits
@@ -46,6 +46,7 @@ class Plan:
     removed_edges: list[Edge] = field(default_factory=list)
     new_taxonomy: Taxonomy | None = None
     new_rules: tuple[PolicyRule, ...] = ()
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # taxonomy key -> file
 
     @property
     def size(self) -> int:
@@ -105,7 +106,8 @@ def _deleted(conn, spec: Spec, seed: bool) -> set[str]:
 
 def write_plan(txn, plan: Plan) -> None:
     for before, after in plan.taxonomy:
-        writes.upsert_taxonomy_key(txn, before, after)
+        writes.upsert_taxonomy_key(txn, before, after,
+                                   plan.files.get((after["kind"], after["key"])))
     for before, rule in plan.rules:
         writes.upsert_rule(txn, before, rule)
     for rule in plan.deleted_rules:
@@ -147,6 +149,7 @@ def _plan_taxonomy(plan: Plan, spec: Spec, rows: dict, *, prune: bool, seed: boo
         merged[(kind, key)] = after
         if after != before:
             plan.taxonomy.append((before, after))
+            plan.files[(kind, key)] = Path(origin.rpartition(":")[0]).name
     by_kind: dict[str, dict] = {"category": {}, "purpose": {}, "channel": {}, "source": {}}
     for (kind, key), row in merged.items():
         by_kind[kind][key] = row["sensitivity"] if kind == "category" else row["privacy"]

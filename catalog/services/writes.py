@@ -79,14 +79,21 @@ def delete_rule(txn: Txn, rule: PolicyRule) -> None:
                     "before": {"key": rule.key, **rule_to_spec(rule)}})
 
 
-def upsert_taxonomy_key(txn: Txn, before: dict | None, after: dict) -> bool:
+def upsert_taxonomy_key(txn: Txn, before: dict | None, after: dict,
+                        file: str | None = None) -> bool:
     """after: {kind, key, sensitivity, privacy, description}; before: the same or None.
-    True when the row changed. The caller validates the whole taxonomy before the commit."""
+    True when the row changed. The caller validates the whole taxonomy before the commit.
+    A key loaded from a file is logged as add_taxonomy_key, in full, with the file's name
+    (what `catalog init` has always logged; as-of rebuilds the taxonomy from it)."""
     if not repo.upsert_taxonomy_entry(conn=txn.conn, **after):
         return False
     txn.taxonomy_changed = True
-    txn.log.append({"action": "upsert_taxonomy_key", "entity": "taxonomy",
-                    "before": before, "after": after})
+    if file is not None and before is None:
+        txn.log.append({"action": "add_taxonomy_key", "entity": "taxonomy",
+                        "after": {**after, "file": file}})
+    else:
+        txn.log.append({"action": "upsert_taxonomy_key", "entity": "taxonomy",
+                        "before": before, "after": after})
     return True
 
 

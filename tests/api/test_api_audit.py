@@ -1,4 +1,4 @@
-"""Time and audit over HTTP (CONTRACT §9, §10): asOf on every execution path, changes,
+"""Time and audit over HTTP (docs/semantics.md §9-10): asOf on every execution path, changes,
 simulate, decisionLog and overcrowding, their errors and roles. SQLite and PostgreSQL."""
 
 from __future__ import annotations

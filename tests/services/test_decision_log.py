@@ -1,5 +1,5 @@
-"""The decision log (CONTRACT §10): counted in memory per batch, flushed in batches, read with
-filters and keyset paging; bounded against invented names. SQLite and PostgreSQL."""
+"""The decision log (docs/semantics.md §10): counted in memory per batch, flushed in batches, read
+with filters and keyset paging; bounded against invented names. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

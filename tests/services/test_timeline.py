@@ -1,4 +1,4 @@
-"""As-of decisions and the change feed (CONTRACT §9), on SQLite and PostgreSQL.
+"""As-of decisions and the change feed (docs/semantics.md §9), on SQLite and PostgreSQL.
 
 The main property: for a random sequence of writes (grants, revokes, edges, rules, taxonomy
 changes), the as-of decision at every revision equals the decision of a fresh index built from
