@@ -19,6 +19,9 @@ INVOCATIONS = {
     "token create": ["token", "create", "--role", "admin"],
     "token list": ["token", "list"],
     "token revoke": ["token", "revoke", "1"],
+    "changes": ["changes"],
+    "log": ["log"],
+    "simulate": ["simulate", str(SEEDS / "demo" / "simulate.yaml")],
 }
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 
