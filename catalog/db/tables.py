@@ -118,6 +118,18 @@ class ChangeRow(SQLModel, table=True):
     after: str | None = None  # JSON
 
 
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session (CONTRACT §13). Kept here, not in the process, so every
+    worker and server shares it; it dies with its token (revoked) or at expires_at."""
+
+    __tablename__ = "console_session"
+    id_hash: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie value
+    token_id: int = Field(foreign_key="api_token.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
 class DecisionLogRow(SQLModel, table=True):
     """Decision counts (CONTRACT §10). Each flush of each worker inserts its own rows; readers
     sum them per key, so workers and servers never contend on a row."""

@@ -40,6 +40,8 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
     recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
     if recorder is not None:
         recorder.record_one(principal, decision)
+    if cat.seen is not None:  # counted for /metrics off the request path (api/metrics.py)
+        cat.seen.append(decision)
     return decision
 
 
@@ -51,6 +53,8 @@ def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:
         recorder.record(principal, decisions)
+    if cat.seen is not None:
+        cat.seen.append(decisions)
     return decisions
 
 
@@ -72,7 +76,7 @@ def get_field(cat: Catalog, principal: Principal, name: str, *,
 def usage_matrix(cat: Catalog, principal: Principal, field: str, *,
                  index: CatalogIndex | None = None) -> list[Decision]:
     """Every purpose x channel for one field, purposes then channels in key order."""
-    require(principal, "read")
+    require(principal, "read", asked="query usageMatrix")
     index = snapshot(cat, index)
     if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")

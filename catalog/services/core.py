@@ -61,6 +61,8 @@ class Catalog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.authenticator = Authenticator(self.engine, ttl=self.settings.token_cache_seconds)
+        self.sync_errors = 0  # background syncs that failed (for /metrics)
+        self.seen = None  # a deque when /metrics counts decisions (api/metrics.py)
 
     # -- index ---------------------------------------------------------------------------
     @property
@@ -163,6 +165,7 @@ class Catalog:
                 try:
                     self.sync(block=False)
                 except Exception:  # keep syncing; the next round may reach the database
+                    self.sync_errors += 1
                     log.exception("background sync failed")
 
         self._thread = threading.Thread(target=loop, name="catalog-sync", daemon=True)

@@ -21,7 +21,7 @@ from catalog.domain.rules import rule_from_spec
 from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog
-from catalog.services.fields import FieldInput, _merge, check_batch, check_widths, normalize_grant
+from catalog.services.fields import FieldInput, check_batch, check_texts, merge, normalize_grant
 
 MAX_FLIPS = 10_000
 MAX_CELLS = 1_000_000
@@ -153,9 +153,9 @@ def _apply(index: CatalogIndex, kind: str, v) -> CatalogIndex:
                           owner=v.get("owner"), description=v.get("description"),
                           source_system=v.get("sourceSystem"),
                           grants=None if grants is None else tuple(_grant(g) for g in grants))
-        rec = _merge(index.get(name), item, index.revision)
+        rec = merge(index.get(name), item, index.revision)
         index.validate_record(rec)
-        check_widths(rec)
+        check_texts(rec)
         return index.apply(fields=[rec])
     elif kind == "deprecateField":
         rec = _existing(index, v)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from catalog.db import repo
-from catalog.domain.names import check_taxonomy_key
+from catalog.domain.names import check_taxonomy_key, check_text
 from catalog.domain.taxonomy import KINDS, PRIVACY_LEVELS, Taxonomy
 from catalog.errors import BadInput
+from catalog.services import writes
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog, load_taxonomy
 
@@ -17,6 +18,7 @@ def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
     if kind not in KINDS:
         raise BadInput(f"unknown taxonomy kind {kind!r}: use one of {', '.join(KINDS)}")
     check_taxonomy_key(key, f"{kind} key")
+    check_text(description, f"{kind} {key}: description", multiline=True)
     if kind != "category" and sensitivity is not None:
         raise BadInput("sensitivity applies to categories only")
     if kind != "channel" and privacy is not None:
@@ -33,15 +35,8 @@ def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
             sensitivity = old.sensitivity if sensitivity is None else sensitivity
             privacy = old.privacy if privacy is None else privacy
             description = old.description if description is None else description
-        if repo.upsert_taxonomy_entry(conn=txn.conn, kind=kind, key=key,
-                                      sensitivity=sensitivity, privacy=privacy,
-                                      description=description):
+        after = {"kind": kind, "key": key, "sensitivity": sensitivity, "privacy": privacy,
+                 "description": description}
+        if writes.upsert_taxonomy_key(txn, old and writes.taxonomy_row(old), after):
             load_taxonomy(txn.conn)  # validates the whole taxonomy (parents, ranges)
-            txn.taxonomy_changed = True
-            txn.log.append({
-                "action": "upsert_taxonomy_key", "entity": "taxonomy",
-                "before": old and {"kind": kind, "key": key, "sensitivity": old.sensitivity,
-                                   "privacy": old.privacy, "description": old.description},
-                "after": {"kind": kind, "key": key, "sensitivity": sensitivity,
-                          "privacy": privacy, "description": description}})
     return cat.index.taxonomy

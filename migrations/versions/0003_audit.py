@@ -1,7 +1,7 @@
 """audit: the decision log, and a taxonomy baseline in the change log
 
 Revision ID: 0003_audit
-Revises: 0001
+Revises: 0002_console_sessions
 Create Date: 2026-12-01 17:30:00
 
 Before this revision a taxonomy file load logged only {file, added: n}, so the taxonomy at an
@@ -19,7 +19,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '0003_audit'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_console_sessions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -59,15 +59,18 @@ class Query:
                                  index=ctx.index)
         return t.Lineage.of(result, ctx.index)
 
-    @strawberry.field(description="Fields by filters (keys cover keys below them), by name.")
+    @strawberry.field(description="Fields by filters, by name (docs/semantics.md, section 6).")
     async def fields(self, info: Info, category: str | None = None,
-                     purpose: str | None = None, source: str | None = None,
+                     purpose: t.PurposeFilter = None, source: str | None = None,
                      owner: str | None = None, name_prefix: str | None = None,
-                     first: int = 50, after: str | None = None) -> t.FieldConnection:
+                     first: int = 50, after: str | None = None,
+                     permitted_for: t.PermittedForFilter = None) -> t.FieldConnection:
+        ctx = info.context
         records, cursor, more = await off_loop(
-            browse.fields_page, info.context.catalog, info.context.principal,
-            category=category, purpose=purpose, source=source, owner=owner,
-            prefix=name_prefix, first=first, after=after)
+            browse.fields_page, ctx.catalog, ctx.principal, category=category, purpose=purpose,
+            source=source, owner=owner, prefix=name_prefix, first=first, after=after,
+            permitted_for=permitted_for, index=ctx.index)
+        ctx.cover(records)
         return t.FieldConnection(nodes=[t.Field.of(r) for r in records],
                                  page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
 
@@ -89,7 +92,7 @@ class Query:
 
     @strawberry.field
     def taxonomy(self, info: Info) -> t.Taxonomy:
-        require(info.context.principal, "read")
+        require(info.context.principal, "read", asked="query taxonomy")
         return t.Taxonomy.of(info.context.index.taxonomy)
 
     @strawberry.field
@@ -99,7 +102,7 @@ class Query:
 
     @strawberry.field(description="The catalog revision this worker's index reflects.")
     def revision(self, info: Info) -> int:
-        require(info.context.principal, "read")
+        require(info.context.principal, "read", asked="query revision")
         return info.context.index.revision
 
     @strawberry.field(description="API tokens (admin only); hashes are never shown.")

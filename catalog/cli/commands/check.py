@@ -39,14 +39,16 @@ def check(
     raise typer.Exit(0 if decision.allowed else 1)
 
 
-def describe(d: Decision) -> list[str]:
-    verdict = typer.style("ALLOWED", fg="green", bold=True) if d.allowed else \
-        typer.style("DENIED", fg="red", bold=True)
+def describe(d: Decision, *, color: bool = True) -> list[str]:
+    """d: a decision of the engine or of catalog.client (same attributes)."""
+    verdict = "ALLOWED" if d.allowed else "DENIED"
+    if color:
+        verdict = typer.style(verdict, fg="green" if d.allowed else "red", bold=True)
     lines = [f"{verdict}: {d.field} for {d.purpose} in {d.channel}"]
     if d.reasons:
         lines.append("reasons:")
     for i, reason in enumerate(d.reasons, 1):
-        lines.append(f"  {i}. {reason.code.value}: {reason.message}")
+        lines.append(f"  {i}. {reason.code}: {reason.message}")
         if reason.rule:
             lines.append(f"     rule: {reason.rule}")
         if reason.path:
