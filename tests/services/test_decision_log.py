@@ -68,7 +68,7 @@ def test_counts_equal_the_checks_sent(demo_catalog, reviewer):
 
 def test_order_is_newest_minute_first_then_by_key(demo_catalog, reviewer):
     recorder = decision_log.enable(demo_catalog)
-    old = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    old = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
     with demo_catalog.engine.begin() as conn:
         conn.execute(DecisionLogRow.__table__.insert(), [
             {"minute": old, "caller": c, "field": EMAIL, "purpose": "service", "channel": "web",
