@@ -19,8 +19,8 @@ def test_check_as_of_a_revision_and_a_time(invoke, initialized, tmp_path):
     assert invoke("seed", catalog, "--database-url", initialized).exit_code == 0
     args = ("check", SIZE, "service", "web", "--database-url", initialized)
     now = invoke(*args)
-    assert now.exit_code == 0 and "revision: 2" in now.stdout
-    before = invoke(*args, "--as-of", "1")  # init: taxonomy and rules, no fields yet
+    assert now.exit_code == 0 and "revision: 2" in now.stdout  # init is one commit, seed one
+    before = invoke(*args, "--as-of", "1")
     assert before.exit_code == 1 and "UNKNOWN_FIELD" in before.stdout
     assert "revision: 1" in before.stdout
     assert invoke(*args, "--as-of", "2000-01-01").stdout.rstrip().endswith("revision: 0")
@@ -35,7 +35,7 @@ def test_changes_lists_every_commit(invoke, demo_url):
     out = invoke("changes", "--first", "1", "--database-url", demo_url)
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("revision 1 ") and "upsert_taxonomy_key taxonomy" in lines[0]
+    assert lines[0].startswith("revision 1 ") and "add_taxonomy_key taxonomy" in lines[0]
     assert all(not line.startswith("revision 2 ") for line in lines)  # first 1: revision 1
     assert '"key":"historical"' in out.stdout.replace(" ", "")
     later = invoke("changes", "--after-revision", "1", "--json", "--database-url", demo_url)

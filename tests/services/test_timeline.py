@@ -170,9 +170,9 @@ def test_changes_are_oldest_first_and_a_page_never_splits_a_revision(catalog, ad
     revisions = [e["revision"] for e in everything]
     assert revisions == sorted(revisions) and revisions[0] == 1
     # The default taxonomy is logged key by key, in full: enough to rebuild it.
-    keys = [e["after"] for e in everything if e["action"] == "upsert_taxonomy_key"]
-    assert {"kind": "category", "key": "external.health", "sensitivity": 4,
-            "privacy": None}.items() <= keys[[k["key"] for k in keys].index(
+    keys = [e["after"] for e in everything if e["action"] == "add_taxonomy_key"]
+    assert {"kind": "category", "key": "external.health", "sensitivity": 4, "privacy": None,
+            "file": "taxonomy.yaml"}.items() <= keys[[k["key"] for k in keys].index(
                 "external.health")].items()
     assert {e["entity"] for e in everything} == {"taxonomy", "rule", "field", "token"}
 
