@@ -3,13 +3,15 @@ is one line `error: ...` on stderr with exit code 2, never a traceback."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cli_helpers import assert_one_line_error
 from cli_tree import commands, options
 
-from catalog.services.setup import ROOT, SEEDS
+from catalog.services.setup import SEEDS
 
-FIXTURES = ROOT / "tests" / "fixtures" / "openlineage"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "openlineage"
 
 # One way to run each command, given everything but the database.
 INVOCATIONS = {
