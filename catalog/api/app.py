@@ -20,6 +20,7 @@ from catalog.api.graphql.context import Context, off_loop
 from catalog.api.graphql.errors import formatted
 from catalog.api.graphql.lean import LeanExecutor
 from catalog.api.graphql.schema import get_schema
+from catalog.api.notice_page import notice_route
 from catalog.errors import CatalogError
 from catalog.services.core import Catalog
 
@@ -158,6 +159,7 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphiql, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
+        notice_route(catalog),
     ], lifespan=lifespan)
 
     async def app(scope, receive, send) -> None:

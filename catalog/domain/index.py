@@ -49,6 +49,12 @@ def governing_grant(grants: Iterable[Grant], purpose: str) -> Grant | None:
     return None
 
 
+def benefit_stated(grants: Iterable[Grant], purpose: str) -> bool:
+    """Does the governing grant for purpose state a customer benefit? (No grant: no.)"""
+    grant = governing_grant(grants, purpose)
+    return grant is not None and bool(grant.customer_benefit)
+
+
 class CatalogIndex:
     def __init__(self, taxonomy: Taxonomy, rules: Iterable[PolicyRule] = (),
                  revision: int = 0) -> None:
@@ -86,6 +92,7 @@ class CatalogIndex:
 
     def _set_rules(self, rules: Iterable[PolicyRule]) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.key))
+        self._asks_benefit = any(r.unstated_benefit is not None for r in self.rules)
         self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
 
     # -- reading -----------------------------------------------------------------------------
@@ -167,7 +174,11 @@ class CatalogIndex:
             reasons.append(Reason(C.UNKNOWN_CHANNEL, f"channel {channel!r} is not in the "
                                   "taxonomy: use one of " + ", ".join(self._channels)))
         cats = self.effective_categories(field) if rec is not None else ()
-        return Decision(False, field, purpose, channel, tuple(reasons), (), cats, self.revision)
+        d = self._derived.get(field) if rec is not None else None
+        intensity = self.taxonomy.spectrum.of_decision(
+            purpose, d.categories if d is not None else frozenset())
+        return Decision(False, field, purpose, channel, tuple(reasons), (), cats, self.revision,
+                        intensity)
 
     def _decide(self, rec: FieldRecord, purpose: str, channel: str) -> Verdict:
         name = rec.name
@@ -192,7 +203,7 @@ class CatalogIndex:
                     C.UPSTREAM_NOT_PERMITTED,
                     f"{name} is derived from {path[-1]} (via {' -> '.join(path)}), and "
                     f"{inner.message}", path=path))
-        denied, consent = self._rules_for(d, purpose, channel)
+        denied, consent = self._rules_for(d, rec, purpose, channel)
         for rule in denied:
             why = rule.description or rule.explain()
             reasons.append(Reason(
@@ -202,7 +213,8 @@ class CatalogIndex:
                 f"sensitivity {d.sensitivity})", rule=rule.key))
         reasons.sort(key=Reason.sort_key)
         obligations = (CONSENT_REQUIRED,) if consent or d.consent & bit else ()
-        return Verdict(tuple(reasons), obligations, tuple(sorted(d.categories)))
+        return Verdict(tuple(reasons), obligations, tuple(sorted(d.categories)),
+                       self.taxonomy.spectrum.of_decision(purpose, d.categories))
 
     def _own_reason(self, name: str, purpose: str, channel: str) -> Reason:
         """_grant_reason, cached: an ancestor's failure is cited by all its descendants."""
@@ -225,13 +237,16 @@ class CatalogIndex:
                       f"{', '.join(grant.channels or ())}, not {channel}: add {channel} to the "
                       f"grant {grant.purpose} on {rec.name}")
 
-    def _rules_for(self, d: Derived, purpose: str, channel: str):
-        key = (d.categories, d.sources, purpose, channel)
+    def _rules_for(self, d: Derived, rec: FieldRecord, purpose: str, channel: str):
+        # With an unstatedBenefit rule the match also depends on the field's own governing
+        # grant: whether it states a benefit joins the key (None while no rule asks).
+        stated = benefit_stated(rec.grants, purpose) if self._asks_benefit else None
+        key = (d.categories, d.sources, purpose, channel, stated)
         hit = self._rule_hits.get(key)
         if hit is None:
             matched = [r for r in self.rules if r.matches(
                 categories=d.categories, sources=d.sources, sensitivity=d.sensitivity,
-                purpose=purpose, channel=channel)]
+                purpose=purpose, channel=channel, benefit_stated=bool(stated))]
             hit = (tuple(r for r in matched if r.effect == "DENY"),
                    any(r.effect == "REQUIRE_CONSENT" for r in matched))
             self._rule_hits[key] = hit

@@ -59,29 +59,61 @@ def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) 
     """Add taxonomy keys the database lacks; keys it has stay as they are. Returns how many
     were added."""
     require(principal, "manage_taxonomy")
-    data = read_yaml(path)
-    unknown = set(data) - set(KIND_SECTIONS)
-    if unknown:
-        raise BadInput(f"{path}: unknown sections {sorted(unknown)}; use "
-                       + ", ".join(KIND_SECTIONS))
+    data = _taxonomy_data(path)
     added = 0
     with cat.write(principal.actor) as txn:
         have = {(r.kind, r.key) for r in repo.load_taxonomy_rows(conn=txn.conn)}
-        for section, kind in KIND_SECTIONS.items():
-            for key, spec in (data.get(section) or {}).items():
-                spec = spec or {}
-                if (kind, key) in have:
-                    continue
-                repo.upsert_taxonomy_entry(
-                    conn=txn.conn, kind=kind, key=key, sensitivity=spec.get("sensitivity"),
-                    privacy=spec.get("privacy"), description=spec.get("description"))
-                added += 1
+        for kind, key, spec in data:
+            if (kind, key) in have:
+                continue
+            repo.upsert_taxonomy_entry(
+                conn=txn.conn, kind=kind, key=key, sensitivity=spec.get("sensitivity"),
+                privacy=spec.get("privacy"), description=spec.get("description"),
+                intensity=spec.get("intensity"))
+            added += 1
         if added:
             load_taxonomy(txn.conn)  # validates the whole taxonomy before it commits
             txn.taxonomy_changed = True
             txn.log.append({"action": "load_taxonomy", "entity": "taxonomy",
                             "after": {"file": path.name, "added": added}})
     return added
+
+
+def fill_intensities(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
+    """Give the file's intensity to each key the database has without one, unless an admin
+    has set that key's intensity (even back to inheriting: the change log says so). Catalogs
+    made before intensities existed (CONTRACT §15) get the defaults this way. Returns how
+    many keys were given one."""
+    require(principal, "manage_taxonomy")
+    data = _taxonomy_data(path)
+    filled = []
+    with cat.write(principal.actor) as txn:
+        have = {(r.kind, r.key): r for r in repo.load_taxonomy_rows(conn=txn.conn)}
+        edited = repo.taxonomy_intensity_edits(conn=txn.conn)
+        for kind, key, spec in data:
+            row = have.get((kind, key))
+            if row is None or row.intensity is not None or spec.get("intensity") is None \
+                    or (kind, key) in edited:
+                continue
+            repo.set_taxonomy_intensity(conn=txn.conn, kind=kind, key=key,
+                                        intensity=spec["intensity"])
+            filled.append(f"{kind} {key}: {spec['intensity']}")
+        if filled:
+            load_taxonomy(txn.conn)  # validates the values before it commits
+            txn.taxonomy_changed = True
+            txn.log.append({"action": "fill_intensities", "entity": "taxonomy",
+                            "after": {"file": path.name, "intensities": filled}})
+    return len(filled)
+
+
+def _taxonomy_data(path: Path) -> list[tuple[str, str, dict]]:
+    data = read_yaml(path)
+    unknown = set(data) - set(KIND_SECTIONS)
+    if unknown:
+        raise BadInput(f"{path}: unknown sections {sorted(unknown)}; use "
+                       + ", ".join(KIND_SECTIONS))
+    return [(kind, key, spec or {}) for section, kind in KIND_SECTIONS.items()
+            for key, spec in (data.get(section) or {}).items()]
 
 
 def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
@@ -109,8 +141,12 @@ def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> 
 def init(cat: Catalog, seeds: Path = SEEDS) -> dict[str, int]:
     migrate(cat)
     cat.reload()
-    return {"taxonomy": load_taxonomy_file(cat, seeds / "taxonomy.yaml"),
-            "rules": load_rules_file(cat, seeds / "rules.yaml")}
+    out = {"taxonomy": load_taxonomy_file(cat, seeds / "taxonomy.yaml"),
+           "rules": load_rules_file(cat, seeds / "rules.yaml")}
+    filled = fill_intensities(cat, seeds / "taxonomy.yaml")
+    if filled:  # only in a catalog made before intensities existed
+        out["intensities"] = filled
+    return out
 
 
 def _entries(path: Path, where: str, items, *keys: str) -> list[dict]:
@@ -136,7 +172,8 @@ def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -
             owner=spec.get("owner"), description=spec.get("description"),
             source_system=spec.get("source_system"),
             grants=None if grants is None else tuple(
-                normalize_grant(g["purpose"], g.get("channels"), g.get("requires_consent"))
+                normalize_grant(g["purpose"], g.get("channels"), g.get("requires_consent"),
+                                g.get("customer_benefit"))
                 for g in _entries(path, f"fields[{i}].grants", grants, "purpose"))))
     edges = [Edge(e["upstream"], e["downstream"], e.get("transform"))
              for e in _entries(path, "lineage", data.get("lineage") or [],

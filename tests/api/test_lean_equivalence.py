@@ -25,7 +25,7 @@ FIELDS = ["crm.customers.email", "ml.scores.pregnancy_likelihood",
 PURPOSES = ["marketing.direct", "service", "sharing.partners", "pricing.individual", "nope"]
 CHANNELS = ["email", "sms", "web", "ads", "nowhere"]
 DECISION_LEAVES = ["allowed", "field", "purpose", "channel", "obligations",
-                   "effectiveCategories", "revision", "__typename"]
+                   "effectiveCategories", "revision", "intensity", "__typename"]
 REASON_LEAVES = ["code", "message", "rule", "path", "__typename"]
 
 

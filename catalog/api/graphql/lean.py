@@ -377,5 +377,6 @@ _DECISION_GETTERS: dict[str, Callable[[Decision], Any]] = {
     "obligations": lambda d: list(d.obligations),
     "effectiveCategories": lambda d: list(d.effective_categories),
     "revision": lambda d: d.revision,
+    "intensity": lambda d: d.intensity,
     "__typename": lambda d: "Decision",
 }

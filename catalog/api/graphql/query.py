@@ -7,7 +7,8 @@ from strawberry.types import Info
 
 from catalog.api.graphql import types as t
 from catalog.api.graphql.context import off_loop
-from catalog.services import browse, checks, lineage, policy
+from catalog.api.graphql.transparency import TransparencyGap, TransparencyGapConnection
+from catalog.services import browse, checks, lineage, policy, transparency
 from catalog.services.auth import require
 
 
@@ -96,6 +97,18 @@ class Query:
         require(info.context.principal, "read")
         info.context.catalog.fresh()
         return info.context.catalog.index.revision
+
+    @strawberry.field(description="Grants of relationship or surveillance intensity that "
+                                  "state no customer benefit, by field and purpose.")
+    async def transparency_gaps(self, info: Info, first: int | None = 50,
+                                after: str | None = None) -> TransparencyGapConnection:
+        gaps, cursor, more = await off_loop(transparency.gaps_page, info.context.catalog,
+                                            info.context.principal,
+                                            50 if first is None else first, after)
+        return TransparencyGapConnection(
+            nodes=[TransparencyGap(field=g.field, purpose=g.purpose, intensity=g.intensity)
+                   for g in gaps],
+            page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
 
     @strawberry.field(description="API tokens (admin only); hashes are never shown.")
     async def tokens(self, info: Info) -> list[t.Token]:

@@ -1,0 +1,182 @@
+"""Transparency (CONTRACT §15): grants that state no customer benefit although their use is
+relationship or surveillance, and the customer notice built from what the catalog allows."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from catalog.domain.index import CatalogIndex, governing_grant
+from catalog.domain.intensity import INTENSITIES, RANK
+from catalog.errors import BadInput
+from catalog.services.auth import Principal, require
+from catalog.services.browse import _page_size, decode_cursor, encode_cursor
+from catalog.services.core import Catalog
+
+GAP_FLOOR = RANK["relationship"]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    field: str
+    purpose: str
+    intensity: str
+
+
+def find_gaps(index: CatalogIndex) -> list[Gap]:
+    """Every gap, by field and purpose. A blank benefit is stored as none."""
+    spectrum = index.taxonomy.spectrum
+    out = []
+    for name in sorted(index.fields):
+        rec = index.fields[name]
+        unstated = [g for g in rec.grants if not g.customer_benefit]
+        if not unstated:
+            continue
+        categories = frozenset(index.effective_categories(name))
+        for g in unstated:
+            level = spectrum.of_grant(g.purpose, categories)
+            if level is not None and RANK[level] >= GAP_FLOOR:
+                out.append(Gap(name, g.purpose, level))
+    return out
+
+
+# One list per catalog, rebuilt when its revision moves: paging a reviewer through the gaps
+# costs one scan of the catalog per revision, not one per page.
+_gaps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_gaps_lock = threading.Lock()
+
+
+def _current_gaps(cat: Catalog) -> list[Gap]:
+    index = cat.index
+    with _gaps_lock:
+        hit = _gaps.get(cat)
+        if hit is not None and hit[0] is index and hit[1] == index.revision:
+            return hit[2]
+    with index.lock:
+        revision, gaps = index.revision, find_gaps(index)
+    with _gaps_lock:
+        _gaps[cat] = (index, revision, gaps)
+    return gaps
+
+
+def gaps_page(cat: Catalog, principal: Principal, first: int = 50,
+              after: str | None = None) -> tuple[list[Gap], str | None, bool]:
+    require(principal, "read")
+    first = _page_size(first)
+    raw = decode_cursor(after)
+    cat.fresh()
+    gaps = _current_gaps(cat)
+    start = 0
+    if raw is not None:
+        name, newline, purpose = raw.partition("\n")
+        if not newline:
+            raise BadInput("invalid cursor: pass the endCursor of the previous page")
+        start = bisect_right(gaps, (name, purpose), key=lambda g: (g.field, g.purpose))
+    page = gaps[start:start + first]
+    cursor = encode_cursor(f"{page[-1].field}\n{page[-1].purpose}") if page else None
+    return page, cursor, start + first < len(gaps)
+
+
+# -- the customer notice ----------------------------------------------------------------------
+NO_BENEFIT = "no benefit stated"
+
+
+@dataclass
+class NoticeUse:
+    """One purpose a category of data is used for, within one tier."""
+
+    purpose: str
+    label: str
+    channels: set[str] = field(default_factory=set)
+    benefits: set[str] = field(default_factory=set)
+    consent_channels: set[str] = field(default_factory=set)
+
+    @property
+    def consent(self) -> str | None:
+        """'always', or the channels in which consent is asked; None when never."""
+        if not self.consent_channels:
+            return None
+        return "always" if self.consent_channels == self.channels else \
+            ", ".join(sorted(self.consent_channels))
+
+
+@dataclass
+class NoticeCategory:
+    key: str
+    label: str
+    description: str | None
+    uses: dict[str, NoticeUse] = field(default_factory=dict)
+
+
+@dataclass
+class Notice:
+    revision: int
+    tiers: dict[str, dict[str, NoticeCategory]]  # intensity -> category key -> entry
+
+
+def _leaves(keys) -> list[str]:
+    keys = sorted(keys)
+    return [k for k in keys if not any(o.startswith(k + ".") for o in keys)]
+
+
+def _description(index: CatalogIndex, kind: str, key: str) -> str | None:
+    """The key's own description, else its nearest ancestor's."""
+    desc = index.taxonomy.descriptions
+    while key:
+        if (kind, key) in desc:
+            return desc[(kind, key)]
+        key = key.rpartition(".")[0]
+    return None
+
+
+def label(key: str) -> str:
+    """personalization.recommendations -> Personalization: recommendations."""
+    parts = key.replace("_", " ").split(".")
+    return ": ".join([parts[0].capitalize(), *parts[1:]])
+
+
+def build_notice(cat: Catalog, principal: Principal) -> Notice:
+    """Every allowed (field, leaf purpose, leaf channel) decision, by its intensity and each
+    effective category. Only allowed decisions contribute: a use a rule or the lineage
+    blocks never appears."""
+    require(principal, "read")
+    cat.fresh()
+    index = cat.index
+    with index.lock:
+        tax = index.taxonomy
+        purposes, channels = _leaves(tax.purposes), _leaves(tax.channels)
+        tiers: dict[str, dict[str, NoticeCategory]] = {i: {} for i in INTENSITIES}
+        for name in sorted(index.fields):
+            rec = index.fields[name]
+            if rec.deprecated or not rec.grants:  # nothing of it can be allowed
+                continue
+            for purpose in purposes:
+                grant = governing_grant(rec.grants, purpose)
+                if grant is None:
+                    continue
+                benefit = grant.customer_benefit or NO_BENEFIT
+                for channel in channels:
+                    d = index.check(name, purpose, channel)
+                    if not d.allowed:
+                        continue
+                    for cat_key in d.effective_categories:
+                        entry = tiers[d.intensity].get(cat_key)
+                        if entry is None:
+                            entry = tiers[d.intensity][cat_key] = NoticeCategory(
+                                cat_key, label(cat_key), _description(index, "category", cat_key))
+                        use = entry.uses.get(purpose)
+                        if use is None:
+                            use = entry.uses[purpose] = NoticeUse(purpose, _purpose_label(
+                                index, purpose))
+                        use.channels.add(channel)
+                        use.benefits.add(benefit)
+                        if d.obligations:
+                            use.consent_channels.add(channel)
+        return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()})
+
+
+def _purpose_label(index: CatalogIndex, purpose: str) -> str:
+    desc = index.taxonomy.descriptions.get(("purpose", purpose))
+    return f"{label(purpose)} ({desc})" if desc else label(purpose)
