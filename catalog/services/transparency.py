@@ -93,14 +93,6 @@ class NoticeUse:
     benefits: set[str] = field(default_factory=set)
     consent_channels: set[str] = field(default_factory=set)
 
-    @property
-    def consent(self) -> str | None:
-        """'always', or the channels in which consent is asked; None when never."""
-        if not self.consent_channels:
-            return None
-        return "always" if self.consent_channels == self.channels else \
-            ", ".join(sorted(self.consent_channels))
-
 
 @dataclass
 class NoticeCategory:
@@ -114,6 +106,7 @@ class NoticeCategory:
 class Notice:
     revision: int
     tiers: dict[str, dict[str, NoticeCategory]]  # intensity -> category key -> entry
+    channels: dict[str, str]  # every leaf channel -> its name in words
 
 
 def _leaves(keys) -> list[str]:
@@ -174,7 +167,14 @@ def build_notice(cat: Catalog, principal: Principal) -> Notice:
                         use.benefits.add(benefit)
                         if d.obligations:
                             use.consent_channels.add(channel)
-        return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()})
+        return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()},
+                      {c: _channel_label(index, c) for c in channels})
+
+
+def _channel_label(index: CatalogIndex, channel: str) -> str:
+    desc = index.taxonomy.descriptions.get(("channel", channel))
+    words = channel.replace("_", " ").replace(".", " ")
+    return f"{words} ({desc})" if desc else words
 
 
 def _purpose_label(index: CatalogIndex, purpose: str) -> str:

@@ -14,6 +14,7 @@ INVOCATIONS = {
     "check": ["check", "crm.customers.email", "service", "email"],
     "demo": ["demo", "--no-serve"],
     "init": ["init"],
+    "notice": ["notice"],
     "seed": ["seed", str(SEEDS / "demo" / "catalog.yaml")],
     "serve": ["serve"],
     "token create": ["token", "create", "--role", "admin"],

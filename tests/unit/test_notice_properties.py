@@ -99,4 +99,4 @@ def test_the_mandate_takes_unstated_uses_out_of_the_notice():
     assert "marketing.advertising" not in purposes(with_rule)
     assert "personalization.recommendations" in purposes(with_rule)
     text = render.render(without, "markdown")
-    assert "no benefit stated" in text and "Shows your size first." in text
+    assert "No benefit stated." in text and "Shows your size first." in text

@@ -46,5 +46,6 @@ def describe(d: Decision) -> list[str]:
             lines.append(f"     path: {' -> '.join(reason.path)}")
     lines.append(f"obligations: {', '.join(d.obligations) or 'none'}")
     lines.append(f"effective categories: {', '.join(d.effective_categories) or 'none'}")
+    lines.append(f"intensity: {d.intensity or 'unknown'}")
     lines.append(f"revision: {d.revision}")
     return lines
