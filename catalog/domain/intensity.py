@@ -58,6 +58,8 @@ class Spectrum:
                                     if q == p or q.startswith(p + "."))
                              for p in self.purpose_rank}
         self.floored = {p: not in_service(p) for p in self.purpose_rank}
+        # What a decision looks up: purpose -> (rank, whether floors apply); one dict get.
+        self._decision = {p: (r, self.floored[p]) for p, r in self.purpose_rank.items()}
         self._floors: dict[frozenset[str], int] = {}  # keyed by the index's interned sets
 
     def purpose_name(self, purpose: str) -> str | None:
@@ -77,12 +79,18 @@ class Spectrum:
         return rank
 
     def of_decision(self, purpose: str, categories: frozenset[str]) -> str | None:
-        """The intensity of using a field with these effective categories for purpose."""
-        rank = self.purpose_rank.get(purpose)
-        if rank is None:
+        """The intensity of using a field with these effective categories for purpose.
+        On every uncached decision: kept to two dict lookups."""
+        entry = self._decision.get(purpose)
+        if entry is None:
             return None
-        if self.floored[purpose] and rank < SURVEILLANCE:
-            rank = max(rank, self.floor(categories))
+        rank, floored = entry
+        if floored and rank < SURVEILLANCE:
+            floor = self._floors.get(categories)
+            if floor is None:
+                floor = self.floor(categories)
+            if floor > rank:
+                rank = floor
         return INTENSITIES[rank]
 
     def of_grant(self, purpose: str, categories: frozenset[str]) -> str | None:
