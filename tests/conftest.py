@@ -289,7 +289,7 @@ def describe_index(index) -> dict:
                         "effectiveCategories": list(index.effective_categories(name)),
                         "effectiveSources": list(index.effective_sources(name)),
                         "sensitivity": index.sensitivity(name)}
-    edges = sorted([u, d, index.graph.edge(u, d).transform] for u, d in index.graph.g.edges)
+    edges = sorted([u, d, index.graph.edge(u, d).transform] for u, d in index.graph.edges())
     decisions = {}
     for name in sorted(index.fields):
         for purpose in sorted(tax.purposes):

@@ -16,17 +16,6 @@ def join_keys(keys: tuple[str, ...] | list[str] | None) -> str | None:
     return None if keys is None else " ".join(keys)
 
 
-def grant_from_row(row: Any) -> Grant:
-    return Grant(row.purpose, split_keys(row.channels), bool(row.requires_consent),
-                 row.customer_benefit)
-
-
-def field_from_row(row: Any, grants: tuple[Grant, ...]) -> FieldRecord:
-    return FieldRecord(name=row.name, category=row.category, source=row.source, owner=row.owner,
-                       description=row.description, source_system=row.source_system,
-                       deprecated=bool(row.deprecated), grants=grants, revision=row.revision)
-
-
 def rule_from_row(row: Any) -> PolicyRule:
     return PolicyRule(key=row.key, effect=row.effect, description=row.description or "",
                       min_sensitivity=row.min_sensitivity,

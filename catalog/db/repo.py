@@ -10,7 +10,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from catalog.db.records import edge_json, field_from_row, grant_from_row, join_keys, rule_from_row
+from catalog.db.records import edge_json, join_keys, rule_from_row, split_keys
 from catalog.db.tables import (
     CatalogState,
     ChangeRow,
@@ -22,7 +22,7 @@ from catalog.db.tables import (
     TokenRow,
     utcnow,
 )
-from catalog.domain.model import Edge, FieldRecord
+from catalog.domain.model import Edge, FieldRecord, Grant
 from catalog.domain.rules import PolicyRule
 
 F = FieldRow.__table__
@@ -140,27 +140,48 @@ def delete_rule(*, conn: Connection, key: str) -> bool:
 
 
 # -- fields ---------------------------------------------------------------------------------
-def _grants_by_field(conn: Connection, ids: Sequence[int] | None) -> dict[int, list]:
+def _grants_by_field(conn: Connection, ids: Sequence[int] | None) -> dict[int, tuple]:
+    """field id -> its grants, by purpose. Equal grants (and equal grant lists) are one
+    object: a million fields share a few thousand of them."""
     out: dict[int, list] = defaultdict(list)
-    query = sa.select(G).order_by(G.c.field_id, G.c.purpose)
+    memo: dict[tuple, Grant] = {}
+    query = sa.select(G.c.field_id, G.c.purpose, G.c.channels, G.c.requires_consent,
+                      G.c.customer_benefit).order_by(G.c.field_id, G.c.purpose)
     batches = [None] if ids is None else list(chunks(ids))
     for batch in batches:
         q = query if batch is None else query.where(G.c.field_id.in_(batch))
-        for row in conn.execute(q):
-            out[row.field_id].append(grant_from_row(row))
-    return out
+        for field_id, purpose, channels, consent, benefit in conn.execute(q):
+            key = (purpose, channels, bool(consent), benefit)
+            grant = memo.get(key)
+            if grant is None:
+                grant = memo[key] = Grant(purpose, split_keys(channels), bool(consent),
+                                          benefit)
+            out[field_id].append(grant)
+    lists: dict[tuple, tuple] = {}
+    return {i: lists.setdefault(t, t) for i, t in ((i, tuple(g)) for i, g in out.items())}
+
+
+FIELD_COLUMNS = (F.c.id, F.c.name, F.c.category, F.c.source, F.c.owner, F.c.description,
+                 F.c.source_system, F.c.deprecated, F.c.revision)
 
 
 def load_fields(*, conn: Connection, names: Sequence[str] | None = None) -> list[FieldRecord]:
-    """All fields, or the named ones that exist, with their grants."""
+    """All fields, or the named ones that exist, with their grants: plain rows in a few
+    queries, repeated strings shared."""
     rows = []
     if names is None:
-        rows = list(conn.execute(sa.select(F)))
+        rows = conn.execute(sa.select(*FIELD_COLUMNS)).all()
     else:
         for batch in chunks(list(names)):
-            rows.extend(conn.execute(sa.select(F).where(F.c.name.in_(batch))))
-    grants = _grants_by_field(conn, None if names is None else [r.id for r in rows])
-    return [field_from_row(r, tuple(grants.get(r.id, ()))) for r in rows]
+            rows.extend(conn.execute(sa.select(*FIELD_COLUMNS).where(F.c.name.in_(batch))))
+    grants = _grants_by_field(conn, None if names is None else [r[0] for r in rows])
+    strings: dict[str, str] = {}
+    share = strings.setdefault
+    return [FieldRecord(name, share(cat, cat), share(src, src), share(owner, owner),
+                        desc if desc is None else share(desc, desc),
+                        system if system is None else share(system, system), bool(dep),
+                        grants.get(i, ()), rev)
+            for i, name, cat, src, owner, desc, system, dep, rev in rows]
 
 
 def field_ids(*, conn: Connection, names: Iterable[str]) -> dict[str, int]:
@@ -206,25 +227,38 @@ def touch_fields(*, conn: Connection, names: Iterable[str], revision: int) -> No
 
 
 # -- lineage --------------------------------------------------------------------------------
-def load_edges(*, conn: Connection) -> Iterator[Edge]:
-    up, down = F.alias("up"), F.alias("down")
-    q = (sa.select(up.c.name, down.c.name, E.c.transform)
-         .select_from(E.join(up, up.c.id == E.c.upstream_id)
-                      .join(down, down.c.id == E.c.downstream_id)))
-    for u, d, t in conn.execute(q):
-        yield Edge(u, d, t)
+def load_edges(*, conn: Connection, fields: Sequence[FieldRecord] | None = None
+               ) -> Iterator[Edge]:
+    """Every edge, as the rows come (the caller may consume them one by one). With `fields`
+    (every field, as load_fields returned them) the names are those records' own strings."""
+    if fields is None:
+        up, down = F.alias("up"), F.alias("down")
+        q = (sa.select(up.c.name, down.c.name, E.c.transform)
+             .select_from(E.join(up, up.c.id == E.c.upstream_id)
+                          .join(down, down.c.id == E.c.downstream_id)))
+        for u, d, t in conn.execute(q):
+            yield Edge(u, d, t)
+        return
+    own = {r.name: r.name for r in fields}
+    names = {i: own.get(n, n) for i, n in conn.execute(sa.select(F.c.id, F.c.name))}
+    transforms: dict[str, str] = {}
+    for u, d, t in conn.execute(sa.select(E.c.upstream_id, E.c.downstream_id, E.c.transform)):
+        yield Edge(names[u], names[d], t if t is None else transforms.setdefault(t, t))
 
 
 def find_edges(*, conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict:
-    """The edges among pairs that exist now: (upstream, downstream) -> Edge."""
+    """The edges among pairs that exist now: (upstream, downstream) -> Edge. One query per
+    500 downstream fields, not one per pair."""
     ids = field_ids(conn=conn, names=[n for p in pairs for n in p])
+    names = {i: n for n, i in ids.items()}
+    wanted = {(ids[u], ids[d]) for u, d in pairs if u in ids and d in ids}
     out = {}
-    for u, d in pairs:
-        if u in ids and d in ids:
-            row = conn.execute(sa.select(E.c.transform).where(
-                E.c.upstream_id == ids[u], E.c.downstream_id == ids[d])).first()
-            if row is not None:
-                out[(u, d)] = Edge(u, d, row.transform)
+    for batch in chunks(sorted({d for _, d in wanted})):
+        q = sa.select(E.c.upstream_id, E.c.downstream_id, E.c.transform).where(
+            E.c.downstream_id.in_(batch))
+        for u, d, t in conn.execute(q):
+            if (u, d) in wanted:
+                out[(names[u], names[d])] = Edge(names[u], names[d], t)
     return out
 
 

@@ -7,19 +7,33 @@ sensitivity, and three bit masks over the (purpose, channel) cells of the taxono
 - up_ok:   cells every ancestor permits (step 4), the AND of the parents' own & up_ok;
 - consent: cells where a governing grant on F or an ancestor asks for consent.
 
-A check is then a few dict lookups and bit tests; verdicts are cached per field and cell and
-dropped when the field or anything upstream of it changes. A write recomputes only the changed
-fields and their descendants, in topological order, and stops early where nothing changed.
+A CatalogIndex is an immutable snapshot of the catalog at one revision. Readers take one by
+reference and use it from start to end: no lock, one revision per answer. A write never
+changes a snapshot; `index.apply(...)` returns the next one, which shares every map with this
+one except the entries the write affects (fields, graph and per-field state are Layered: a
+shared base dict plus a small overlay, folded into a new base now and then). It recomputes
+only the changed fields and their descendants, in topological order, and stops early where
+nothing changed.
+
+The same operation makes private snapshots: `index.apply(...)` on any snapshot, kept by its
+caller and never published, is a what-if world; a fold of the change log up to revision r
+from an earlier snapshot is the catalog as of r. `validate_new_edges` checks a batch against
+a private draft of the graph, so no reader ever sees a candidate edge.
+
+Verdicts are cached per field and cell in the field's _Node. A node is shared by the
+snapshots in which the field's inputs are the same and replaced in the snapshot where a write
+affects the field, so a cached verdict never outlives its inputs; a reader still holding an
+older snapshot writes only into that snapshot's nodes.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
-from catalog.domain.lineage import LineageGraph
+from catalog.domain.layered import Layered
+from catalog.domain.lineage import NONE, LineageGraph
 from catalog.domain.model import Edge, FieldRecord, Grant, LineageResult
 from catalog.domain.names import check_field_name, key_chain
 from catalog.domain.rules import PolicyRule
@@ -40,6 +54,15 @@ class Derived:
     consent: int
 
 
+@dataclass(slots=True, eq=False)
+class _Node:
+    """A field's derived state and its caches (verdicts by cell, own step-3 reasons)."""
+
+    derived: Derived
+    verdicts: dict | None = None
+    reasons: dict | None = None
+
+
 def governing_grant(grants: Iterable[Grant], purpose: str) -> Grant | None:
     """Of the grants whose purpose covers `purpose`, the most specific one."""
     by_purpose = {g.purpose: g for g in grants}
@@ -58,14 +81,11 @@ def benefit_stated(grants: Iterable[Grant], purpose: str) -> bool:
 class CatalogIndex:
     def __init__(self, taxonomy: Taxonomy, rules: Iterable[PolicyRule] = (),
                  revision: int = 0) -> None:
-        self.lock = threading.RLock()
         self.revision = revision
-        self.fields: dict[str, FieldRecord] = {}
+        self.fields: Layered[str, FieldRecord] = Layered()
         self.graph = LineageGraph()
-        self._derived: dict[str, Derived] = {}
-        self._verdicts: dict[str, dict[tuple[str, str], Decision]] = {}
-        self._reasons: dict[str, dict[tuple[str, str], Reason]] = {}  # own step-3 failures
-        self._cached = 0
+        self._nodes: Layered[str, _Node] = Layered()
+        self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
@@ -74,8 +94,12 @@ class CatalogIndex:
     def build(cls, taxonomy: Taxonomy, rules: Iterable[PolicyRule],
               fields: Iterable[FieldRecord], edges: Iterable[Edge],
               revision: int = 0) -> CatalogIndex:
+        """An index from scratch: plain dicts filled in one topological pass."""
         index = cls(taxonomy, rules, revision)
-        index.apply(fields=fields, add_edges=edges, revision=revision)
+        records = {rec.name: rec for rec in fields}
+        index.graph = LineageGraph.build(records, edges)
+        index.fields = Layered(records)
+        index._nodes = Layered(index._derive_all(records))
         return index
 
     # -- configuration -----------------------------------------------------------------------
@@ -93,7 +117,7 @@ class CatalogIndex:
     def _set_rules(self, rules: Iterable[PolicyRule]) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.key))
         self._asks_benefit = any(r.unstated_benefit is not None for r in self.rules)
-        self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
+        self._rule_hits = {}
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, name: str) -> FieldRecord | None:
@@ -105,62 +129,59 @@ class CatalogIndex:
     def downstream(self, name: str) -> list[str]:
         return self.graph.children(name)
 
+    def _derived(self, name: str) -> Derived | None:
+        node = self._nodes.get(name) if isinstance(name, str) else None
+        return node.derived if node is not None else None
+
     def effective_categories(self, name: str) -> tuple[str, ...]:
-        d = self._derived.get(name)
+        d = self._derived(name)
         return tuple(sorted(d.categories)) if d else ()
 
     def effective_sources(self, name: str) -> tuple[str, ...]:
-        d = self._derived.get(name)
+        d = self._derived(name)
         return tuple(sorted(d.sources)) if d else ()
 
     def sensitivity(self, name: str) -> int:
-        d = self._derived.get(name)
+        d = self._derived(name)
         return d.sensitivity if d else 0
 
     def lineage(self, root: str, direction: str = "UPSTREAM", depth: int = 10,
                 max_nodes: int = 10_000) -> LineageResult:
-        with self.lock:
-            return self.graph.lineage(root, direction, depth, max_nodes)
+        return self.graph.lineage(root, direction, depth, max_nodes)
 
     # -- deciding ----------------------------------------------------------------------------
     def check(self, field: str, purpose: str, channel: str) -> Decision:
-        # Lock-free fast path: a cached decision made at the current revision is valid (a
-        # write drops the cache of everything it affects before it moves the revision).
-        cache = self._verdicts.get(field)
-        if cache is not None:
-            hit = cache.get((purpose, channel))
-            if hit is not None and hit.revision == self.revision:
-                return hit
-        with self.lock:
-            return self._check(field, purpose, channel)
-
-    def check_many(self, requests: Iterable[tuple[str, str, str]]) -> list[Decision]:
-        with self.lock:
-            return [self._check(f, p, c) for f, p, c in requests]
-
-    def _check(self, field: str, purpose: str, channel: str) -> Decision:
-        cache = self._verdicts.get(field)
-        if cache is not None:
-            hit = cache.get((purpose, channel))
+        nodes = self._nodes
+        node = nodes.over.get(field) or nodes.base.get(field)
+        if node is not None and node.verdicts is not None:
+            hit = node.verdicts.get((purpose, channel))
             if hit is not None:
-                if hit.revision != self.revision:  # still valid; restamp it
-                    hit = cache[(purpose, channel)] = replace(hit, revision=self.revision)
+                if hit.revision != self.revision:  # still valid (same node); restamp it
+                    hit = node.verdicts[(purpose, channel)] = replace(hit,
+                                                                      revision=self.revision)
                 return hit
         rec = self.fields.get(field) if isinstance(field, str) else None
-        if rec is None or (purpose, channel) not in self._cell:
+        if rec is None or node is None or (purpose, channel) not in self._cell:
             return self._unknown(rec, field, purpose, channel)
         decision = self._decide(rec, purpose, channel).at(field, purpose, channel,
                                                           self.revision)
-        if cache is None:
-            cache = self._verdicts[field] = {}
-        if self._cached >= MAX_CACHED:  # bound memory under a random load on a huge catalog
-            self._verdicts.clear()
-            self._reasons.clear()
-            self._cached = 0
-            cache = self._verdicts[field] = {}
-        cache[(purpose, channel)] = decision
-        self._cached += 1
+        if self._cached[0] >= MAX_CACHED:  # bound memory under a random load on a huge catalog
+            self._drop_caches()
+        if node.verdicts is None:
+            node.verdicts = {}
+        node.verdicts[(purpose, channel)] = decision
+        self._cached[0] += 1
         return decision
+
+    def check_many(self, requests: Iterable[tuple[str, str, str]]) -> list[Decision]:
+        check = self.check
+        return [check(f, p, c) for f, p, c in requests]
+
+    def _drop_caches(self) -> None:
+        for layer in (self._nodes.base, self._nodes.over):
+            for node in layer.values():
+                node.verdicts = node.reasons = None
+        self._cached[0] = 0
 
     def _unknown(self, rec, field, purpose, channel) -> Decision:
         reasons = []
@@ -174,7 +195,7 @@ class CatalogIndex:
             reasons.append(Reason(C.UNKNOWN_CHANNEL, f"channel {channel!r} is not in the "
                                   "taxonomy: use one of " + ", ".join(self._channels)))
         cats = self.effective_categories(field) if rec is not None else ()
-        d = self._derived.get(field) if rec is not None else None
+        d = self._derived(field) if rec is not None else None
         intensity = self.taxonomy.spectrum.of_decision(
             purpose, d.categories if d is not None else frozenset())
         return Decision(False, field, purpose, channel, tuple(reasons), (), cats, self.revision,
@@ -182,7 +203,8 @@ class CatalogIndex:
 
     def _decide(self, rec: FieldRecord, purpose: str, channel: str) -> Verdict:
         name = rec.name
-        d = self._derived[name]
+        nodes = self._nodes
+        d = nodes[name].derived
         bit = self._cell[(purpose, channel)]
         reasons: list[Reason] = []
         if rec.deprecated:
@@ -191,11 +213,10 @@ class CatalogIndex:
         if not d.own & bit:
             reasons.append(self._grant_reason(rec, purpose, channel))
         if not d.up_ok & bit:
-            derived = self._derived
             paths = self.graph.shortest_paths_up(
                 name,
-                failing=lambda a: not derived[a].own & bit,
-                explore=lambda a: not derived[a].up_ok & bit,
+                failing=lambda a: not nodes[a].derived.own & bit,
+                explore=lambda a: not nodes[a].derived.up_ok & bit,
             )
             for path in paths:
                 inner = self._own_reason(path[-1], purpose, channel)
@@ -218,12 +239,12 @@ class CatalogIndex:
 
     def _own_reason(self, name: str, purpose: str, channel: str) -> Reason:
         """_grant_reason, cached: an ancestor's failure is cited by all its descendants."""
-        per_field = self._reasons.get(name)
-        if per_field is None:
-            per_field = self._reasons[name] = {}
-        reason = per_field.get((purpose, channel))
+        node = self._nodes[name]
+        if node.reasons is None:
+            node.reasons = {}
+        reason = node.reasons.get((purpose, channel))
         if reason is None:
-            reason = per_field[(purpose, channel)] = self._grant_reason(
+            reason = node.reasons[(purpose, channel)] = self._grant_reason(
                 self.fields[name], purpose, channel)
         return reason
 
@@ -272,63 +293,83 @@ class CatalogIndex:
                 tax.require("channel", c)
 
     def validate_new_edges(self, edges: list[Edge]) -> None:
-        with self.lock:
-            self.graph.validate_new_edges(edges, self.fields)
+        """NOT_FOUND, BAD_INPUT or CONFLICT (cycle) for the first bad edge of the batch.
+        Changes nothing: the candidate edges live in a private draft of the graph."""
+        self.graph.validate_new_edges(edges, self.fields)
 
     # -- changing ----------------------------------------------------------------------------
     def apply(self, *, fields: Iterable[FieldRecord] = (), add_edges: Iterable[Edge] = (),
               remove_edges: Iterable[tuple[str, str]] = (), taxonomy: Taxonomy | None = None,
-              rules: Iterable[PolicyRule] | None = None, revision: int | None = None) -> None:
-        """Apply committed changes and recompute what they affect."""
-        with self.lock:
-            dirty: set[str] = set()
-            if taxonomy is not None:
-                self._set_taxonomy(taxonomy)
-                dirty.update(self.fields)
-            if rules is not None:
-                self._set_rules(rules)
-                self._verdicts.clear()
-                self._cached = 0
-            for rec in fields:
-                self.fields[rec.name] = rec
-                self.graph.add_node(rec.name)
-                dirty.add(rec.name)
-            for upstream, downstream in remove_edges:
-                self.graph.remove_edge(upstream, downstream)
-                dirty.add(downstream)
-            for edge in add_edges:
-                self.graph.add_edge(edge)
-                dirty.add(edge.downstream)
-            self._recompute(dirty)
-            if revision is not None:
-                self.revision = revision
+              rules: Iterable[PolicyRule] | None = None,
+              revision: int | None = None) -> CatalogIndex:
+        """The next snapshot: this one with the changes applied and what they affect
+        recomputed. This snapshot stays as it was. Edges must be valid (validate first);
+        a cycle raises Conflict and yields nothing."""
+        nxt = object.__new__(CatalogIndex)
+        nxt.__dict__.update(self.__dict__)
+        if taxonomy is not None:
+            nxt._set_taxonomy(taxonomy)
+        if rules is not None:
+            nxt._set_rules(rules)
+        records = {rec.name: rec for rec in fields}
+        add_edges, remove_edges = list(add_edges), list(remove_edges)
+        nxt.fields = self.fields.evolve(records)
+        nxt.graph = self.graph.evolve(nodes=records, add_edges=add_edges,
+                                      remove_edges=remove_edges)
+        if taxonomy is not None:  # sensitivities and cells may all change: derive all
+            nxt._cached = [0]
+            nxt._nodes = Layered(nxt._derive_all(nxt.fields))
+        else:
+            dirty = set(records)
+            dirty.update(d for _, d in remove_edges)
+            dirty.update(e.downstream for e in add_edges)
+            nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))
+        if rules is not None and taxonomy is None:
+            # Every verdict may change: fresh nodes (empty caches) for every field.
+            nxt._cached = [0]
+            nxt._nodes = Layered({name: _Node(node.derived) for name, node in
+                                  nxt._nodes.items()})
+        if revision is not None:
+            nxt.revision = revision
+        return nxt
 
-    def _recompute(self, dirty: set[str]) -> None:
+    def _recompute(self, dirty: set[str]) -> dict[str, _Node]:
+        """New nodes for the dirty fields and their descendants (fresh caches); their derived
+        state recomputed where an input changed."""
         if not dirty:
-            return
-        affected = dirty | self.graph.descendants(dirty)
+            return {}
+        graph, old = self.graph, self._nodes
+        affected = dirty | graph.descendants(dirty)
+        out: dict[str, _Node] = {}
         changed: set[str] = set()
-        pred = self.graph.g.pred
-        order = self.graph.topological(affected) if len(affected) > 1 else list(affected)
-        for name in order:
-            self._verdicts.pop(name, None)
-            self._reasons.pop(name, None)
-            if name not in dirty and not any(p in changed for p in pred[name]):
+        for name in graph.topological(affected):
+            before = old.get(name)
+            if before is not None and name not in dirty and \
+                    not any(p in changed for p in graph.up.get(name, NONE)):
+                out[name] = _Node(before.derived)
                 continue
-            new = self._derive(name)
-            if self._derived.get(name) != new:
-                self._derived[name] = new
+            derived = self._derive(name, lambda p: (out.get(p) or old[p]).derived)
+            out[name] = _Node(derived)
+            if before is None or before.derived != derived:
                 changed.add(name)
+        return out
 
-    def _derive(self, name: str) -> Derived:
+    def _derive_all(self, fields) -> dict[str, _Node]:
+        """Nodes for every field, in topological order."""
+        out: dict[str, _Node] = {}
+        for name in self.graph.topological(fields):
+            out[name] = _Node(self._derive(name, lambda p: out[p].derived))
+        return out
+
+    def _derive(self, name: str, derived_of) -> Derived:
         rec = self.fields[name]
         own, own_consent = self._grant_masks(rec.grants)
         cats = {rec.category}
         sources = {rec.source}
         up_ok = self._all
         consent = own_consent
-        for parent in self.graph.g.pred[name]:
-            p = self._derived[parent]
+        for parent in self.graph.up.get(name, NONE):
+            p = derived_of(parent)
             cats |= p.categories
             sources |= p.sources
             up_ok &= p.own & p.up_ok

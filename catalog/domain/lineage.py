@@ -1,65 +1,109 @@
-"""The lineage graph: a DAG on networkx, upstream -> downstream."""
+"""The lineage graph, upstream -> downstream: an immutable DAG with a topological order.
+
+A LineageGraph never changes after it is made; `evolve` returns the next one and shares
+everything it did not touch (the maps are Layered: base dict + small overlay). Readers holding
+a graph see it whole, whatever writers do meanwhile.
+
+Cycles are refused with an incrementally maintained topological order (Pearce & Kelly, "A
+dynamic topological sort algorithm for directed acyclic graphs", 2006): every node has a
+position `order[n]`, parents before children. An edge u -> d with order[u] < order[d] keeps
+the order valid and needs no search at all, however deep the graph. Otherwise only the nodes
+between the two positions are searched: forward from d (positions below u's) and backward from
+u (positions above d's); reaching u from d means a cycle, else the two regions swap their
+positions, each keeping its own internal order. Removing an edge never invalidates the order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from types import MappingProxyType
 
-import networkx as nx
-
+from catalog.domain.layered import Layered
 from catalog.domain.model import Edge, LineageResult
 from catalog.errors import BadInput, Conflict, NotFound
 
 MAX_NODES = 10_000
+NONE: MappingProxyType = MappingProxyType({})  # the parents of a node without any
 
 
 class LineageGraph:
-    def __init__(self) -> None:
-        self.g = nx.DiGraph()
+    """up[d]: {parent: transform}; down[u]: tuple of children; order[n]: position."""
+
+    __slots__ = ("up", "down", "order", "next_order")
+
+    def __init__(self, up: Layered | None = None, down: Layered | None = None,
+                 order: Layered | None = None, next_order: int = 0) -> None:
+        self.up = up if up is not None else Layered()
+        self.down = down if down is not None else Layered()
+        self.order = order if order is not None else Layered()
+        self.next_order = next_order
+
+    @classmethod
+    def build(cls, nodes: Iterable[str], edges: Iterable[Edge]) -> LineageGraph:
+        """A graph from scratch, ordered by Kahn's algorithm (no per-edge search)."""
+        up: dict[str, dict] = {}
+        down: dict[str, list] = {}
+        order: dict[str, int] = dict.fromkeys(nodes, 0)
+        for e in edges:
+            parents = up.get(e.downstream)
+            if parents is None:
+                parents = up[e.downstream] = {}
+            parents[e.upstream] = e.transform
+            children = down.get(e.upstream)
+            if children is None:
+                children = down[e.upstream] = []
+            children.append(e.downstream)
+        waiting = {n: len(p) for n, p in up.items()}
+        ready = [n for n in order if n not in waiting]
+        position = 0
+        while ready:
+            node = ready.pop()
+            order[node] = position
+            position += 1
+            for child in down.get(node, ()):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        if position != len(order):
+            raise Conflict("the stored lineage holds a cycle or an edge to an unknown field")
+        return cls(Layered(up), Layered({n: tuple(c) for n, c in down.items()}),
+                   Layered(order), position)
 
     # -- reading -----------------------------------------------------------------------------
+    def __contains__(self, name: object) -> bool:
+        return name in self.order
+
     def parents(self, name: str) -> list[str]:
-        return sorted(self.g.pred[name]) if name in self.g else []
+        return sorted(self.up.get(name, NONE))
 
     def children(self, name: str) -> list[str]:
-        return sorted(self.g.succ[name]) if name in self.g else []
+        return sorted(self.down.get(name, ()))
 
     def has_edge(self, upstream: str, downstream: str) -> bool:
-        return self.g.has_edge(upstream, downstream)
+        return upstream in self.up.get(downstream, NONE)
 
     def edge(self, upstream: str, downstream: str) -> Edge:
-        return Edge(upstream, downstream, self.g.edges[upstream, downstream].get("transform"))
+        return Edge(upstream, downstream, self.up[downstream][upstream])
+
+    def edges(self) -> Iterator[tuple[str, str]]:
+        for d, parents in self.up.items():
+            for u in parents:
+                yield u, d
 
     def descendants(self, names: Iterable[str]) -> set[str]:
         seen: set[str] = set()
-        stack = [n for n in names if n in self.g]
-        succ = self.g.succ
+        stack = [n for n in names if n in self.order]
+        down = self.down
         while stack:
-            for child in succ[stack.pop()]:
+            for child in down.get(stack.pop(), ()):
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
         return seen
 
-    def ancestors(self, name: str) -> set[str]:
-        return nx.ancestors(self.g, name) if name in self.g else set()
-
-    def topological(self, names: set[str]) -> list[str]:
-        """names in an order where every parent comes before its children. Kahn's algorithm
-        on the given nodes only: a networkx subgraph view filters every adjacency it reads,
-        which costs seconds once a write touches a large part of a big catalog."""
-        pred, succ = self.g.pred, self.g.succ
-        waiting = {n: sum(1 for p in pred[n] if p in names) for n in names}
-        ready = [n for n, count in waiting.items() if count == 0]
-        order: list[str] = []
-        while ready:
-            node = ready.pop()
-            order.append(node)
-            for child in succ[node]:
-                if child in waiting:
-                    waiting[child] -= 1
-                    if waiting[child] == 0:
-                        ready.append(child)
-        return order
+    def topological(self, names: Iterable[str]) -> list[str]:
+        """names with every parent before its children: by their maintained positions."""
+        return sorted(names, key=self.order.__getitem__)
 
     def shortest_paths_up(self, start: str, failing: Callable[[str], bool],
                           explore: Callable[[str], bool]) -> list[tuple[str, ...]]:
@@ -71,11 +115,11 @@ class LineageGraph:
         found: list[tuple[str, ...]] = []
         paths = {start: (start,)}
         level = [start]
-        pred = self.g.pred
+        up = self.up
         while level:
             nxt: list[str] = []
             for node in sorted(level, key=paths.__getitem__):
-                for parent in pred[node]:
+                for parent in up.get(node, NONE):
                     if parent not in paths:
                         paths[parent] = paths[node] + (parent,)
                         if failing(parent):
@@ -91,43 +135,42 @@ class LineageGraph:
         # Paths recorded for failing nodes may have been improved after being recorded.
         return sorted(paths[p[-1]] for p in found)
 
+    def is_topological(self) -> bool:
+        """Every edge goes from a lower position to a higher one (for tests)."""
+        order = self.order
+        return all(order[u] < order[d] for u, d in self.edges())
+
     # -- changing ----------------------------------------------------------------------------
-    def add_node(self, name: str) -> None:
-        self.g.add_node(name)
+    def evolve(self, *, nodes: Iterable[str] = (), add_edges: Iterable[Edge] = (),
+               remove_edges: Iterable[tuple[str, str]] = ()) -> LineageGraph:
+        """The next graph: new nodes, then removals, then additions (an edge that exists gets
+        the new transform). Conflict if an addition would close a cycle; this graph stays as
+        it was whatever happens."""
+        draft = _Draft(self)
+        for name in nodes:
+            draft.add_node(name)
+        for u, d in remove_edges:
+            draft.remove_edge(u, d)
+        for e in add_edges:
+            draft.add_edge(e)
+        return draft.finish()
 
-    def validate_new_edges(self, edges: list[Edge], known: set[str] | dict) -> None:
-        """Refuse the batch if any edge names an unknown field, is a self-loop, already exists
-        or would close a cycle (with the graph and the batch's earlier edges). Leaves the graph
-        as it was."""
-        added: list[tuple[str, str]] = []
-        try:
-            for e in edges:
-                for name in (e.upstream, e.downstream):
-                    if name not in known:
-                        raise NotFound(f"field {name!r} is not in the catalog: register it "
-                                       "before adding lineage to it")
-                if e.upstream == e.downstream:
-                    raise BadInput(f"lineage {e.upstream} -> {e.downstream} is a self-loop: a "
-                                   "field cannot be derived from itself")
-                if self.g.has_edge(e.upstream, e.downstream):
-                    continue
-                if e.downstream in self.g and e.upstream in self.g and \
-                        nx.has_path(self.g, e.downstream, e.upstream):
-                    path = nx.shortest_path(self.g, e.downstream, e.upstream)
-                    cycle = " -> ".join([e.upstream, *path])
-                    raise Conflict(f"lineage {e.upstream} -> {e.downstream} would close a "
-                                   f"cycle: {cycle}; lineage must stay acyclic")
-                self.g.add_edge(e.upstream, e.downstream)
-                added.append((e.upstream, e.downstream))
-        finally:
-            self.g.remove_edges_from(added)
-
-    def add_edge(self, edge: Edge) -> None:
-        self.g.add_edge(edge.upstream, edge.downstream, transform=edge.transform)
-
-    def remove_edge(self, upstream: str, downstream: str) -> None:
-        if self.g.has_edge(upstream, downstream):
-            self.g.remove_edge(upstream, downstream)
+    def validate_new_edges(self, edges: list[Edge], known: Iterable[str] | dict) -> None:
+        """Refuse the batch if any edge names an unknown field, is a self-loop or would close
+        a cycle (with the graph and the batch's earlier edges). Works on a private draft: the
+        graph readers see never holds a candidate edge."""
+        draft = _Draft(self)
+        for e in edges:
+            for name in (e.upstream, e.downstream):
+                if name not in known:
+                    raise NotFound(f"field {name!r} is not in the catalog: register it "
+                                   "before adding lineage to it")
+            if e.upstream == e.downstream:
+                raise BadInput(f"lineage {e.upstream} -> {e.downstream} is a self-loop: a "
+                               "field cannot be derived from itself")
+            draft.add_node(e.upstream)
+            draft.add_node(e.downstream)
+            draft.add_edge(e)
 
     # -- traversal ---------------------------------------------------------------------------
     def lineage(self, root: str, direction: str, depth: int,
@@ -138,6 +181,7 @@ class LineageGraph:
         seen = {root}
         edges: list[Edge] = []
         partial = False
+        up, down = self.up, self.down
         frontiers: list[tuple[bool, list[str]]] = []  # (upstream?, nodes at the last distance)
         if direction in ("UPSTREAM", "BOTH"):
             frontiers.append((True, [root]))
@@ -147,25 +191,131 @@ class LineageGraph:
             # Nodes one edge further out, in either direction (a DAG has no node both up- and
             # downstream of root); admitted by name, so the cut is deterministic.
             found: dict[str, list[bool]] = {}
-            for up, level in frontiers:
-                adj = self.g.pred if up else self.g.succ
+            for is_up, level in frontiers:
                 for node in level:
-                    for other in sorted(adj[node]):
-                        u, d = (other, node) if up else (node, other)
-                        edges.append(Edge(u, d, self.g.edges[u, d].get("transform")))
-                        if other not in seen:
-                            found.setdefault(other, []).append(up)
-            nxt: dict[bool, list[str]] = {up: [] for up, _ in frontiers}
+                    if is_up:
+                        parents = up.get(node, NONE)
+                        for other in sorted(parents):
+                            edges.append(Edge(other, node, parents[other]))
+                            if other not in seen:
+                                found.setdefault(other, []).append(True)
+                    else:
+                        for other in sorted(down.get(node, ())):
+                            edges.append(Edge(node, other, up[other][node]))
+                            if other not in seen:
+                                found.setdefault(other, []).append(False)
+            nxt: dict[bool, list[str]] = {is_up: [] for is_up, _ in frontiers}
             for other in sorted(found):
                 if len(nodes) >= max_nodes:
                     partial = True
                     break
                 seen.add(other)
                 nodes.append(other)
-                for up in dict.fromkeys(found[other]):
-                    nxt[up].append(other)
-            frontiers = [(up, nxt[up]) for up, _ in frontiers if nxt[up]]
+                for is_up in dict.fromkeys(found[other]):
+                    nxt[is_up].append(other)
+            frontiers = [(is_up, nxt[is_up]) for is_up, _ in frontiers if nxt[is_up]]
             if not frontiers:
                 break
         edges = [e for e in dict.fromkeys(edges) if e.upstream in seen and e.downstream in seen]
         return LineageResult(root, tuple(nodes), tuple(edges), partial)
+
+
+class _Draft:
+    """The changes of one evolve, over the graph they start from; private to its caller."""
+
+    def __init__(self, base: LineageGraph) -> None:
+        self.base = base
+        self.up: dict[str, dict] = {}     # nodes whose parents changed: their new parents
+        self.down: dict[str, list] = {}   # nodes whose children changed: their new children
+        self.order: dict[str, int] = {}   # positions that changed
+        self.next = base.next_order
+
+    def pos(self, name: str) -> int:
+        p = self.order.get(name)
+        return p if p is not None else self.base.order[name]
+
+    def parents(self, name: str):
+        p = self.up.get(name)
+        return p if p is not None else self.base.up.get(name, NONE)
+
+    def children(self, name: str):
+        c = self.down.get(name)
+        return c if c is not None else self.base.down.get(name, ())
+
+    def _own_parents(self, name: str) -> dict:
+        p = self.up.get(name)
+        if p is None:
+            p = self.up[name] = dict(self.base.up.get(name, NONE))
+        return p
+
+    def _own_children(self, name: str) -> list:
+        c = self.down.get(name)
+        if c is None:
+            c = self.down[name] = list(self.base.down.get(name, ()))
+        return c
+
+    def add_node(self, name: str) -> None:
+        if name not in self.order and name not in self.base.order:
+            self.order[name] = self.next
+            self.next += 1
+
+    def remove_edge(self, u: str, d: str) -> None:
+        if u in self.parents(d):
+            del self._own_parents(d)[u]
+            self._own_children(u).remove(d)
+
+    def add_edge(self, e: Edge) -> None:
+        u, d = e.upstream, e.downstream
+        if u not in self.parents(d):
+            if self.pos(u) > self.pos(d):
+                self._reorder(u, d)
+            self._own_children(u).append(d)
+        self._own_parents(d)[u] = e.transform
+
+    def _reorder(self, u: str, d: str) -> None:
+        """Pearce-Kelly: make room for u -> d where u sits after d, or raise on a cycle."""
+        lower, upper = self.pos(d), self.pos(u)
+        forward = {d}
+        stack = [d]
+        while stack:
+            for child in self.children(stack.pop()):
+                if child == u:
+                    raise Conflict(self._cycle_message(u, d, upper))
+                if child not in forward and self.pos(child) < upper:
+                    forward.add(child)
+                    stack.append(child)
+        backward = {u}
+        stack = [u]
+        while stack:
+            for parent in self.parents(stack.pop()):
+                if parent not in backward and self.pos(parent) > lower:
+                    backward.add(parent)
+                    stack.append(parent)
+        moved = sorted(backward, key=self.pos) + sorted(forward, key=self.pos)
+        for name, slot in zip(moved, sorted(map(self.pos, moved)), strict=True):
+            self.order[name] = slot
+
+    def _cycle_message(self, u: str, d: str, upper: int) -> str:
+        """The shortest path d -> ... -> u (BFS over positions up to u's, children by name)."""
+        came = {d: d}
+        level = [d]
+        while u not in came:
+            nxt = []
+            for node in level:
+                for child in sorted(self.children(node)):
+                    if child not in came and self.pos(child) <= upper:
+                        came[child] = node
+                        nxt.append(child)
+            level = nxt
+        path = [u]
+        while path[-1] != d:
+            path.append(came[path[-1]])
+        cycle = " -> ".join([u, *reversed(path)])
+        return (f"lineage {u} -> {d} would close a cycle: {cycle}; lineage must stay "
+                "acyclic")
+
+    def finish(self) -> LineageGraph:
+        b = self.base
+        return LineageGraph(b.up.evolve(self.up),
+                            b.down.evolve({n: tuple(c) for n, c in self.down.items()}),
+                            b.order.evolve(self.order), self.next)

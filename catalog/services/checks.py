@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from catalog.domain.decision import Decision
+from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord
 from catalog.errors import NotFound
 from catalog.services.auth import Principal, require
@@ -19,31 +20,41 @@ def precheck(principal: Principal, requests: list | None = None) -> None:
         check_batch(requests, "checks")
 
 
-def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
-          at_least_revision: int | None = None) -> Decision:
-    precheck(principal)
+def snapshot(cat: Catalog, index: CatalogIndex | None,
+             at_least_revision: int | None = None) -> CatalogIndex:
+    """The snapshot to answer from: the caller's (one per response) when it is recent enough,
+    else the catalog's, caught up as freshness asks."""
+    if index is not None and (at_least_revision is None or index.revision >= at_least_revision):
+        return index
     cat.fresh(at_least_revision)
-    return cat.index.check(field, purpose, channel)
+    return cat.index
+
+
+def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
+          at_least_revision: int | None = None, *, index: CatalogIndex | None = None
+          ) -> Decision:
+    precheck(principal)
+    return snapshot(cat, index, at_least_revision).check(field, purpose, channel)
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
-               at_least_revision: int | None = None) -> list[Decision]:
+               at_least_revision: int | None = None, *, index: CatalogIndex | None = None
+               ) -> list[Decision]:
     precheck(principal, requests)
-    cat.fresh(at_least_revision)
-    return cat.index.check_many(requests)
+    return snapshot(cat, index, at_least_revision).check_many(requests)
 
 
-def get_field(cat: Catalog, principal: Principal, name: str) -> FieldRecord | None:
+def get_field(cat: Catalog, principal: Principal, name: str, *,
+              index: CatalogIndex | None = None) -> FieldRecord | None:
     require(principal, "field")
-    cat.fresh()
-    return cat.index.get(name)
+    return snapshot(cat, index).get(name)
 
 
-def usage_matrix(cat: Catalog, principal: Principal, field: str) -> list[Decision]:
+def usage_matrix(cat: Catalog, principal: Principal, field: str, *,
+                 index: CatalogIndex | None = None) -> list[Decision]:
     """Every purpose x channel for one field, purposes then channels in key order."""
     require(principal, "read")
-    cat.fresh()
-    index = cat.index
+    index = snapshot(cat, index)
     if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")
     tax = index.taxonomy

@@ -76,7 +76,7 @@ class Catalog:
             taxonomy = load_taxonomy(conn)
             rules = repo.load_rules(conn=conn)
             fields = repo.load_fields(conn=conn)
-            edges = list(repo.load_edges(conn=conn))
+            edges = repo.load_edges(conn=conn, fields=fields)
             self._index = CatalogIndex.build(taxonomy, rules, fields, edges, revision)
             self._synced_at = time.monotonic()
 
@@ -124,7 +124,7 @@ class Catalog:
             elif row.entity == "taxonomy":
                 taxonomy = True
         existing = repo.find_edges(conn=conn, pairs=sorted(pairs))
-        index.apply(
+        self._index = index.apply(
             taxonomy=load_taxonomy(conn) if taxonomy else None,
             rules=repo.load_rules(conn=conn) if rules else None,
             fields=repo.load_fields(conn=conn, names=sorted(names)),
@@ -180,7 +180,8 @@ class Catalog:
         """A write transaction. Commits only if the body recorded a change; then updates the
         index. A body that raises changes nothing."""
         with self._lock:
-            index = self.index
+            if self._index is None:  # built before the transaction starts
+                self.reload()
             conn = self.engine.connect()
             try:
                 trans = conn.begin()
@@ -206,9 +207,10 @@ class Catalog:
             finally:
                 conn.close()
             try:
+                index = self.index  # caught up inside the transaction
                 restamped = [replace(rec, revision=revision)
                              for rec in map(index.get, sorted(moved)) if rec is not None]
-                index.apply(taxonomy=taxonomy, rules=rules,
+                self._index = index.apply(taxonomy=taxonomy, rules=rules,
                             fields=[*txn.fields.values(), *restamped],
                             add_edges=txn.add_edges, remove_edges=txn.remove_edges,
                             revision=revision)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from catalog.db import repo
 from catalog.db.records import edge_json
+from catalog.domain.index import CatalogIndex
 from catalog.domain.model import Edge, LineageResult
 from catalog.domain.names import check_field_name
 from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
+from catalog.services.checks import snapshot
 from catalog.services.core import Catalog
 from catalog.services.fields import check_batch
 
@@ -68,13 +70,13 @@ def remove_lineage(cat: Catalog, principal: Principal, upstream: str, downstream
 
 
 def lineage(cat: Catalog, principal: Principal, field: str, direction: str = "UPSTREAM",
-            depth: int = 10) -> LineageResult:
+            depth: int = 10, *, index: CatalogIndex | None = None) -> LineageResult:
     require(principal, "read")
     if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
         raise BadInput(f"direction must be UPSTREAM, DOWNSTREAM or BOTH, not {direction!r}")
     if not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
         raise BadInput(f"depth {depth!r} is out of range: use 1 to {MAX_DEPTH}")
-    cat.fresh()
-    if cat.index.get(field) is None:
+    index = snapshot(cat, index)
+    if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")
-    return cat.index.lineage(field, direction, depth, MAX_NODES)
+    return index.lineage(field, direction, depth, MAX_NODES)

@@ -13,6 +13,7 @@ from catalog.domain.intensity import INTENSITIES, RANK
 from catalog.errors import BadInput
 from catalog.services.auth import Principal, require
 from catalog.services.browse import _page_size, decode_cursor, encode_cursor
+from catalog.services.checks import snapshot
 from catalog.services.core import Catalog
 
 GAP_FLOOR = RANK["relationship"]
@@ -42,32 +43,30 @@ def find_gaps(index: CatalogIndex) -> list[Gap]:
     return out
 
 
-# One list per catalog, rebuilt when its revision moves: paging a reviewer through the gaps
-# costs one scan of the catalog per revision, not one per page.
+# The gaps of the latest snapshot asked about, per catalog: paging a reviewer through them
+# costs one scan of the catalog per revision, not one per page. Snapshots are immutable, so
+# the one the list was made from says whether it still holds.
 _gaps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _gaps_lock = threading.Lock()
 
 
-def _current_gaps(cat: Catalog) -> list[Gap]:
-    index = cat.index
+def _gaps_of(cat: Catalog, index: CatalogIndex) -> list[Gap]:
     with _gaps_lock:
         hit = _gaps.get(cat)
-        if hit is not None and hit[0] is index and hit[1] == index.revision:
-            return hit[2]
-    with index.lock:
-        revision, gaps = index.revision, find_gaps(index)
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    gaps = find_gaps(index)
     with _gaps_lock:
-        _gaps[cat] = (index, revision, gaps)
+        _gaps[cat] = (index, gaps)
     return gaps
 
 
-def gaps_page(cat: Catalog, principal: Principal, first: int = 50,
-              after: str | None = None) -> tuple[list[Gap], str | None, bool]:
+def gaps_page(cat: Catalog, principal: Principal, first: int = 50, after: str | None = None,
+              *, index: CatalogIndex | None = None) -> tuple[list[Gap], str | None, bool]:
     require(principal, "read")
     first = _page_size(first)
     raw = decode_cursor(after)
-    cat.fresh()
-    gaps = _current_gaps(cat)
+    gaps = _gaps_of(cat, snapshot(cat, index))
     start = 0
     if raw is not None:
         name, newline, purpose = raw.partition("\n")
@@ -130,45 +129,45 @@ def label(key: str) -> str:
     return ": ".join([parts[0].capitalize(), *parts[1:]])
 
 
-def build_notice(cat: Catalog, principal: Principal) -> Notice:
+def build_notice(cat: Catalog, principal: Principal, *,
+                 index: CatalogIndex | None = None) -> Notice:
     """Every allowed (field, leaf purpose, leaf channel) decision, by its intensity and each
     effective category. Only allowed decisions contribute: a use a rule or the lineage
-    blocks never appears."""
+    blocks never appears. One snapshot throughout: one revision."""
     require(principal, "read")
-    cat.fresh()
-    index = cat.index
-    with index.lock:
-        tax = index.taxonomy
-        purposes, channels = _leaves(tax.purposes), _leaves(tax.channels)
-        tiers: dict[str, dict[str, NoticeCategory]] = {i: {} for i in INTENSITIES}
-        for name in sorted(index.fields):
-            rec = index.fields[name]
-            if rec.deprecated or not rec.grants:  # nothing of it can be allowed
+    index = snapshot(cat, index)
+    tax = index.taxonomy
+    purposes, channels = _leaves(tax.purposes), _leaves(tax.channels)
+    tiers: dict[str, dict[str, NoticeCategory]] = {i: {} for i in INTENSITIES}
+    for name in sorted(index.fields):
+        rec = index.fields[name]
+        if rec.deprecated or not rec.grants:  # nothing of it can be allowed
+            continue
+        for purpose in purposes:
+            grant = governing_grant(rec.grants, purpose)
+            if grant is None:
                 continue
-            for purpose in purposes:
-                grant = governing_grant(rec.grants, purpose)
-                if grant is None:
-                    continue
-                benefit = grant.customer_benefit or NO_BENEFIT
-                for channel in channels:
-                    d = index.check(name, purpose, channel)
-                    if not d.allowed:
-                        continue
-                    for cat_key in d.effective_categories:
-                        entry = tiers[d.intensity].get(cat_key)
-                        if entry is None:
-                            entry = tiers[d.intensity][cat_key] = NoticeCategory(
-                                cat_key, label(cat_key), _description(index, "category", cat_key))
-                        use = entry.uses.get(purpose)
-                        if use is None:
-                            use = entry.uses[purpose] = NoticeUse(purpose, _purpose_label(
-                                index, purpose))
-                        use.channels.add(channel)
-                        use.benefits.add(benefit)
-                        if d.obligations:
-                            use.consent_channels.add(channel)
-        return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()},
-                      {c: _channel_label(index, c) for c in channels})
+            for channel in channels:
+                d = index.check(name, purpose, channel)
+                if d.allowed:
+                    _add(index, tiers[d.intensity], d, grant.customer_benefit or NO_BENEFIT)
+    return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()},
+                  {c: _channel_label(index, c) for c in channels})
+
+
+def _add(index: CatalogIndex, tier: dict[str, NoticeCategory], d, benefit: str) -> None:
+    for cat_key in d.effective_categories:
+        entry = tier.get(cat_key)
+        if entry is None:
+            entry = tier[cat_key] = NoticeCategory(
+                cat_key, label(cat_key), _description(index, "category", cat_key))
+        use = entry.uses.get(d.purpose)
+        if use is None:
+            use = entry.uses[d.purpose] = NoticeUse(d.purpose, _purpose_label(index, d.purpose))
+        use.channels.add(d.channel)
+        use.benefits.add(benefit)
+        if d.obligations:
+            use.consent_channels.add(d.channel)
 
 
 def _channel_label(index: CatalogIndex, channel: str) -> str:

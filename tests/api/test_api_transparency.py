@@ -92,7 +92,8 @@ async def test_mandate_rule_over_the_api(api: Api):
                                     "purposes": ["marketing", "personalization"]}},
                        as_="reviewer")
     assert d["upsertPolicyRule"]["unstatedBenefit"] is True
-    denied = await api.check("dwh.marts.customer_360.order_count", "marketing.direct", "email")
+    denied = await api.check("dwh.marts.customer_360.lifetime_value", "marketing.direct",
+                             "email")
     assert "transparency-mandate" in [r["rule"] for r in denied["reasons"]]
     stated = await api.check("crm.customers.email", "marketing.direct", "email")
     assert stated["allowed"]

@@ -100,7 +100,7 @@ def build(taxonomy: Taxonomy, rules: Iterable[PolicyRule], fields: Iterable[Fiel
     index = CatalogIndex.build(taxonomy, rules, list(fields), [], revision=revision)
     if edges:
         index.validate_new_edges(edges)
-        index.apply(add_edges=edges, revision=revision)
+        index = index.apply(add_edges=edges, revision=revision)
     return index
 
 

@@ -126,7 +126,7 @@ def test_deprecated_does_not_hide_other_reasons(make_index):
 def test_undeprecating_clears_the_reason(make_index):
     index = make_index([F("crm.customers.old", deprecated=True)])
     assert codes(index.check("crm.customers.old", "service", "email")) == ["FIELD_DEPRECATED"]
-    index.apply(fields=[F("crm.customers.old")], revision=2)
+    index = index.apply(fields=[F("crm.customers.old")], revision=2)
     d = index.check("crm.customers.old", "service", "email")
     assert d.allowed and d.revision == 2
 
@@ -233,7 +233,7 @@ def test_obligation_on_denied_decision_is_still_reported(make_index):
 def test_revision_follows_the_index(make_index):
     index = make_index([F(FIELD)], revision=3)
     assert index.check(FIELD, "service", "email").revision == 3
-    index.apply(revision=9)
+    index = index.apply(revision=9)
     d = index.check(FIELD, "service", "email")  # cached verdict, new revision
     assert d.revision == 9 and d.allowed
     assert index.check("x.y.z", "service", "email").revision == 9

@@ -21,14 +21,9 @@ BENEFITS = [None, "Shows you your size first.", "Finds your order again <fast> &
 MANDATE = {"effect": "DENY", "unstated_benefit": True, "purposes": ["marketing"]}
 
 
-class IndexOnly:
-    """What build_notice needs of a Catalog: the index, and freshness (always fresh)."""
-
-    def __init__(self, index: CatalogIndex) -> None:
-        self.index = index
-
-    def fresh(self, at_least=None) -> None:
-        return None
+def notice_of(index: CatalogIndex):
+    """build_notice on a snapshot alone (no database: the catalog is never asked)."""
+    return build_notice(None, READER, index=index)
 
 
 @st.composite
@@ -53,7 +48,7 @@ def listed(notice) -> set[tuple[str, str, str, str]]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=catalogs())
 def test_the_notice_lists_exactly_the_allowed_uses(world):
-    notice = build_notice(IndexOnly(world.index()), READER)
+    notice = notice_of(world.index())
     fresh = world.index()  # checks from another index: no shared cache
     expected: set[tuple[str, str, str, str]] = set()
     benefits: dict[tuple[str, str, str], set[str]] = {}
@@ -91,9 +86,8 @@ def test_the_mandate_takes_unstated_uses_out_of_the_notice():
     fields = [FieldRecord("crm.c.size", "internal.preferences", "zero_party", "crm", grants=(
         Grant("marketing.advertising", ("email",)),
         Grant("personalization", ("web",), customer_benefit="Shows your size first.")))]
-    without = build_notice(IndexOnly(CatalogIndex.build(TAXONOMY, [], fields, [])), READER)
-    with_rule = build_notice(IndexOnly(CatalogIndex.build(TAXONOMY, [rule], fields, [])),
-                             READER)
+    without = notice_of(CatalogIndex.build(TAXONOMY, [], fields, []))
+    with_rule = notice_of(CatalogIndex.build(TAXONOMY, [rule], fields, []))
     purposes = lambda n: {p for *_, p, _c in listed(n)}  # noqa: E731
     assert {"marketing.advertising", "personalization.recommendations"} <= purposes(without)
     assert "marketing.advertising" not in purposes(with_rule)

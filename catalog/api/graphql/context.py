@@ -1,4 +1,5 @@
-"""Per-request context: the catalog and the authenticated caller."""
+"""Per-request context: the catalog, the authenticated caller, and the index snapshot the
+response reads (one revision per response)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from catalog.domain.index import CatalogIndex
 from catalog.services.auth import Principal
 from catalog.services.core import Catalog
 
@@ -14,6 +16,25 @@ from catalog.services.core import Catalog
 class Context:
     catalog: Catalog
     principal: Principal | None
+    _index: CatalogIndex | None = None
+
+    @property
+    def index(self) -> CatalogIndex:
+        """The snapshot this response reads. The first resolver that needs one pins it (after
+        the usual freshness catch-up); every later resolver reads the same one, so a response
+        never mixes revisions, whatever writers do meanwhile."""
+        if self._index is None:
+            self.catalog.fresh()
+            self._index = self.catalog.index
+        return self._index
+
+    async def write(self, fn, *args, **kwargs):
+        """Run a mutation's service call off the loop; what the response reads after it is
+        the snapshot that holds the write."""
+        try:
+            return await off_loop(fn, *args, **kwargs)
+        finally:
+            self._index = None
 
 
 async def off_loop(fn, *args, **kwargs):

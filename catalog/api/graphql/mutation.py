@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from catalog.api.graphql import types as t
-from catalog.api.graphql.context import off_loop
 from catalog.domain.model import Edge
 from catalog.services import auth, fields, lineage, policy, taxonomy
 
@@ -29,39 +28,39 @@ class Mutation:
                                      "omitted ones stay.")
     async def register_field(self, info: Info, input: t.FieldInput) -> t.Field:
         c = info.context
-        out = await off_loop(fields.register_fields, c.catalog, c.principal, [_field_input(input)])
+        out = await c.write(fields.register_fields, c.catalog, c.principal, [_field_input(input)])
         return t.Field.of(out[0])
 
     @strawberry.mutation(description="registerField for many (up to 10,000), all or nothing.")
     async def register_fields(self, info: Info, inputs: list[t.FieldInput]) -> list[t.Field]:
         c = info.context
         fields.check_batch(inputs, "fields")
-        out = await off_loop(fields.register_fields, c.catalog, c.principal,
+        out = await c.write(fields.register_fields, c.catalog, c.principal,
                              [_field_input(i) for i in inputs])
         return [t.Field.of(r) for r in out]
 
     @strawberry.mutation
     async def deprecate_field(self, info: Info, name: str) -> t.Field:
         c = info.context
-        return t.Field.of(await off_loop(fields.deprecate_field, c.catalog, c.principal, name))
+        return t.Field.of(await c.write(fields.deprecate_field, c.catalog, c.principal, name))
 
     @strawberry.mutation(description="Grant a purpose; replaces the field's grant for it.")
     async def grant_purpose(self, info: Info, field: str, grant: t.GrantInput) -> t.Field:
         c = info.context
-        return t.Field.of(await off_loop(fields.grant_purpose, c.catalog, c.principal, field,
+        return t.Field.of(await c.write(fields.grant_purpose, c.catalog, c.principal, field,
                                          _grant(grant)))
 
     @strawberry.mutation
     async def revoke_purpose(self, info: Info, field: str, purpose: str) -> t.Field:
         c = info.context
-        return t.Field.of(await off_loop(fields.revoke_purpose, c.catalog, c.principal, field,
+        return t.Field.of(await c.write(fields.revoke_purpose, c.catalog, c.principal, field,
                                          purpose))
 
     @strawberry.mutation
     async def add_lineage(self, info: Info, upstream: str, downstream: str,
                           transform: str | None = None) -> t.LineageEdge:
         c = info.context
-        out = await off_loop(lineage.add_lineages, c.catalog, c.principal,
+        out = await c.write(lineage.add_lineages, c.catalog, c.principal,
                              [Edge(upstream, downstream, transform)])
         return t.LineageEdge.of(out[0])
 
@@ -70,14 +69,14 @@ class Mutation:
                            edges: list[t.LineageEdgeInput]) -> list[t.LineageEdge]:
         c = info.context
         fields.check_batch(edges, "edges")
-        out = await off_loop(lineage.add_lineages, c.catalog, c.principal,
+        out = await c.write(lineage.add_lineages, c.catalog, c.principal,
                              [Edge(e.upstream, e.downstream, e.transform) for e in edges])
         return [t.LineageEdge.of(e) for e in out]
 
     @strawberry.mutation(description="Remove an edge; false when there was none.")
     async def remove_lineage(self, info: Info, upstream: str, downstream: str) -> bool:
         c = info.context
-        return await off_loop(lineage.remove_lineage, c.catalog, c.principal, upstream,
+        return await c.write(lineage.remove_lineage, c.catalog, c.principal, upstream,
                               downstream)
 
     @strawberry.mutation(description="Create or replace a policy rule (reviewers, admins).")
@@ -85,26 +84,26 @@ class Mutation:
                                  rule: t.PolicyRuleInput) -> t.PolicyRule:
         c = info.context
         spec = {k: v for k, v in vars(rule).items() if v is not None}
-        return t.PolicyRule.of(await off_loop(policy.upsert_rule, c.catalog, c.principal,
+        return t.PolicyRule.of(await c.write(policy.upsert_rule, c.catalog, c.principal,
                                               key, spec))
 
     @strawberry.mutation
     async def delete_rule(self, info: Info, key: str) -> bool:
         c = info.context
-        return await off_loop(policy.delete_rule, c.catalog, c.principal, key)
+        return await c.write(policy.delete_rule, c.catalog, c.principal, key)
 
     @strawberry.mutation(description="A new API token (admins); shown once.")
     async def create_token(self, info: Info, role: str, scope: str | None = None,
                            name: str | None = None) -> t.CreatedToken:
         c = info.context
-        token_id, token = await off_loop(auth.create_token, c.catalog, c.principal, role=role,
+        token_id, token = await c.write(auth.create_token, c.catalog, c.principal, role=role,
                                          scope=scope, name=name)
         return t.CreatedToken(id=token_id, role=role, scope=scope, name=name, token=token)
 
     @strawberry.mutation
     async def revoke_token(self, info: Info, id: int) -> bool:
         c = info.context
-        return await off_loop(auth.revoke_token, c.catalog, c.principal, id)
+        return await c.write(auth.revoke_token, c.catalog, c.principal, id)
 
     @strawberry.mutation(description="Add a taxonomy key or change one (admins). kind: "
                                      "category, purpose, channel or source. intensity: a "
@@ -115,7 +114,7 @@ class Mutation:
                                   description: str | None = None,
                                   intensity: str | None = None) -> t.Taxonomy:
         c = info.context
-        tax = await off_loop(taxonomy.upsert_key, c.catalog, c.principal, kind=kind, key=key,
-                             sensitivity=sensitivity, privacy=privacy, description=description,
-                             intensity=intensity)
+        tax = await c.write(taxonomy.upsert_key, c.catalog, c.principal, kind=kind, key=key,
+                            sensitivity=sensitivity, privacy=privacy, description=description,
+                            intensity=intensity)
         return t.Taxonomy.of(tax)

@@ -13,7 +13,7 @@ from catalog.services.auth import require
 
 
 def _needs_wait(info: Info, at_least: int | None) -> bool:
-    return at_least is not None and info.context.catalog.index.revision < at_least
+    return at_least is not None and info.context.index.revision < at_least
 
 
 @strawberry.type
@@ -26,7 +26,7 @@ class Query:
         checks.precheck(ctx.principal)
         if _needs_wait(info, at_least_revision):
             return t.Decision.of(await off_loop(checks.check, *args))
-        return t.Decision.of(checks.check(*args))
+        return t.Decision.of(checks.check(*args, index=ctx.index))
 
     @strawberry.field(description="Many checks at once (up to 10,000), in request order.")
     async def check_many(self, info: Info, requests: list[t.CheckInput],
@@ -38,21 +38,23 @@ class Query:
         if _needs_wait(info, at_least_revision):
             out = await off_loop(checks.check_many, *args)
         else:
-            out = checks.check_many(*args)
+            out = checks.check_many(*args, index=ctx.index)
         return [t.Decision.of(x) for x in out]
 
     @strawberry.field(description="A field by name; null for any name the catalog lacks.")
     def field(self, info: Info, name: str) -> t.Field | None:
-        rec = checks.get_field(info.context.catalog, info.context.principal, name)
+        ctx = info.context
+        rec = checks.get_field(ctx.catalog, ctx.principal, name, index=ctx.index)
         return t.Field.of(rec) if rec is not None else None
 
     @strawberry.field(description="Lineage around a field; depth 1-50, cut at 10,000 nodes.")
     def lineage(self, info: Info, field: str,
                 direction: t.LineageDirection = t.LineageDirection.UPSTREAM,
                 depth: int = 10) -> t.Lineage:
-        cat = info.context.catalog
-        result = lineage.lineage(cat, info.context.principal, field, direction.value, depth)
-        return t.Lineage.of(result, cat.index)
+        ctx = info.context
+        result = lineage.lineage(ctx.catalog, ctx.principal, field, direction.value, depth,
+                                 index=ctx.index)
+        return t.Lineage.of(result, ctx.index)
 
     @strawberry.field(description="Fields by filters (keys cover keys below them), by name.")
     async def fields(self, info: Info, category: str | None = None,
@@ -78,14 +80,14 @@ class Query:
 
     @strawberry.field(description="Every purpose x channel decision for one field.")
     def usage_matrix(self, info: Info, field: str) -> list[t.Decision]:
-        out = checks.usage_matrix(info.context.catalog, info.context.principal, field)
+        ctx = info.context
+        out = checks.usage_matrix(ctx.catalog, ctx.principal, field, index=ctx.index)
         return [t.Decision.of(x) for x in out]
 
     @strawberry.field
     def taxonomy(self, info: Info) -> t.Taxonomy:
         require(info.context.principal, "read")
-        info.context.catalog.fresh()
-        return t.Taxonomy.of(info.context.catalog.index.taxonomy)
+        return t.Taxonomy.of(info.context.index.taxonomy)
 
     @strawberry.field
     def policy_rules(self, info: Info) -> list[t.PolicyRule]:
@@ -95,16 +97,16 @@ class Query:
     @strawberry.field(description="The catalog revision this worker's index reflects.")
     def revision(self, info: Info) -> int:
         require(info.context.principal, "read")
-        info.context.catalog.fresh()
-        return info.context.catalog.index.revision
+        return info.context.index.revision
 
     @strawberry.field(description="Grants of relationship or surveillance intensity that "
                                   "state no customer benefit, by field and purpose.")
     async def transparency_gaps(self, info: Info, first: int | None = 50,
                                 after: str | None = None) -> TransparencyGapConnection:
-        gaps, cursor, more = await off_loop(transparency.gaps_page, info.context.catalog,
-                                            info.context.principal,
-                                            50 if first is None else first, after)
+        ctx = info.context
+        gaps, cursor, more = await off_loop(transparency.gaps_page, ctx.catalog, ctx.principal,
+                                            50 if first is None else first, after,
+                                            index=ctx.index)
         return TransparencyGapConnection(
             nodes=[TransparencyGap(field=g.field, purpose=g.purpose, intensity=g.intensity)
                    for g in gaps],

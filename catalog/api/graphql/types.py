@@ -82,23 +82,23 @@ class Field:
     # Lineage and effective attributes come from the in-memory index: no I/O, so no loader.
     @strawberry.field
     def upstream(self, info: Info) -> list[str]:
-        return info.context.catalog.index.upstream(self.name)
+        return info.context.index.upstream(self.name)
 
     @strawberry.field
     def downstream(self, info: Info) -> list[str]:
-        return info.context.catalog.index.downstream(self.name)
+        return info.context.index.downstream(self.name)
 
     @strawberry.field
     def effective_categories(self, info: Info) -> list[str]:
-        return list(info.context.catalog.index.effective_categories(self.name))
+        return list(info.context.index.effective_categories(self.name))
 
     @strawberry.field(description="sources of the field and everything upstream of it")
     def effective_sources(self, info: Info) -> list[str]:
-        return list(info.context.catalog.index.effective_sources(self.name))
+        return list(info.context.index.effective_sources(self.name))
 
     @strawberry.field(description="the highest sensitivity among the effective categories")
     def sensitivity(self, info: Info) -> int:
-        return info.context.catalog.index.sensitivity(self.name)
+        return info.context.index.sensitivity(self.name)
 
     @classmethod
     def of(cls, r: FieldRecord) -> Field:
