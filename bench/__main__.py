@@ -12,12 +12,27 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import engine, http_checks, load, scale, workers
+from bench import (
+    audit,
+    engine,
+    http_checks,
+    ingest,
+    load,
+    metrics_cost,
+    scale,
+    startup,
+    workers,
+)
 from bench.config import Config
 from bench.report import Row, render, save
 
 SECTIONS = {"engine": engine.run, "http": http_checks.run, "scale": scale.run,
-            "workers": workers.run}
+            "startup": startup.run,
+            "workers": workers.run,
+            "ingest": ingest.run,
+            "audit": audit.run,
+            "metrics": metrics_cost.run,
+            }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -59,6 +74,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--engine-size", type=size, metavar="FIELDS:EDGES")
     p.add_argument("--http-size", type=size, metavar="FIELDS:EDGES")
     p.add_argument("--scale-size", type=size, metavar="FIELDS:EDGES")
+    p.add_argument("--startup-size", type=size, metavar="FIELDS:EDGES",
+                   help="the deep catalog of `startup` (200000:600000; --large 1000000:3000000)")
+    p.add_argument("--shapes", type=lambda v: tuple(v.split(",")), metavar="SHAPES",
+                   help="catalog shapes of `scale`: warehouse,deep (both)")
     p.add_argument("--seed", type=int, help="seed of the synthetic catalogs (7)")
     p.add_argument("--profile", action="store_true",
                    help="after `http`, profile the server's check path (cProfile) and print "
@@ -85,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
                       warmup=args.warmup, rounds=args.rounds, connections=args.connections,
                       loadgen=args.loadgen,
                       engine_size=args.engine_size, http_size=args.http_size,
-                      scale_size=args.scale_size, seed=args.seed, profile=args.profile)
+                      scale_size=args.scale_size, scale_shapes=args.shapes,
+                      startup_size=args.startup_size, seed=args.seed,
+                      profile=args.profile)
     mode = "quick" if args.quick else "large" if args.large else "default"
-    needs_http = any(s in args.only for s in ("http", "workers"))
+    needs_http = any(s in args.only for s in ("http", "workers", "ingest", "metrics"))
     tool = load.choose_tool(args.loadgen) if needs_http else "-"
     load_before = os.getloadavg()[0]
     cfg.log(f"bench ({mode}): {', '.join(args.only)}; scratch {workdir}; load average "

@@ -32,6 +32,8 @@ class Config:
     profile: bool = False
     # scale
     scale_size: tuple[int, int] = (100_000, 300_000)
+    scale_shapes: tuple[str, ...] = ("warehouse", "deep")
+    startup_size: tuple[int, int] = (200_000, 600_000)  # the `startup` section
     lineage_samples: int = 200
     scale_writes: int = 100
     started: float = field(default_factory=time.monotonic)
@@ -46,8 +48,9 @@ class Config:
             cfg.http_size, cfg.check_pool, cfg.many_pool = (1_000, 3_000), 2_000, 5
             cfg.duration, cfg.warmup, cfg.rounds = 3, 1, 1
             cfg.scale_size, cfg.lineage_samples, cfg.scale_writes = (10_000, 30_000), 50, 30
+            cfg.startup_size = (20_000, 60_000)
         if large:
-            cfg.engine_size = cfg.scale_size = (1_000_000, 3_000_000)
+            cfg.engine_size = cfg.scale_size = cfg.startup_size = (1_000_000, 3_000_000)
         for key, value in overrides.items():
             if value is not None:
                 setattr(cfg, key, value)

@@ -1,6 +1,9 @@
-"""Section `http` (issue 5, items 1-2): `check` and `checkMany` over HTTP on one uvicorn
-worker, each against the floor (bench/floor.py) on the same uvicorn settings answering a
-response of the same size to the same requests.
+"""Section `http` (issue 5, items 1-2; issue 8, item 3): `check` and `checkMany` over HTTP on
+one uvicorn worker, each against the floor (bench/floor.py) on the same uvicorn settings
+answering a response of the same size to the same requests. Two workloads: the pipeline
+figures (bench/pipeline.py: a pipeline's selection, light decisions, `catalog serve` as
+started by default, 2 connections) and the heavy ones below (the full Decision with every
+reason's message and path, random requests, 16 connections).
 
 Requests differ: the check pool holds distinct random (field, purpose, channel) triples over
 a catalog of thousands of fields with lineage, the checkMany pool bodies of 1,000 distinct
@@ -13,12 +16,12 @@ from __future__ import annotations
 
 import random
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-from bench import load, synth
+from bench import load, pipeline, synth
 from bench.report import Row, median, percentile
 from bench.server import CATALOG_APP, FLOOR_APP, Client, Server, seed_database, token
 
@@ -42,6 +45,9 @@ class HttpCatalog:
     many_pool: Path
     size: str
     check_triples: list[tuple[str, str, str]]
+    names: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
 
 
 def check_body(f: str, p: str, c: str) -> bytes:
@@ -75,7 +81,8 @@ def http_catalog(cfg) -> HttpCatalog:
                                  cfg.many_pool * 1000)
     many_pool = load.write_pool(cfg.workdir / "many_pool.jsonl",
                                 [many_body(many[i:i + 1000]) for i in range(0, len(many), 1000)])
-    out = HttpCatalog(db_url, token(db_url, "pipeline"), check_pool, many_pool, size, singles)
+    out = HttpCatalog(db_url, token(db_url, "pipeline"), check_pool, many_pool, size, singles,
+                      cat.names, cat.purposes, cat.channels)
     cfg.shared["http"] = out
     return out
 
@@ -167,30 +174,30 @@ def run(cfg) -> list[Row]:
     ratio = cat_check.rps / floor_check.rps if floor_check.rps else float("nan")
     many_ratio = cat_many.p50_ms / floor_many.p50_ms if floor_many.p50_ms else float("nan")
     rows = [
-        Row(SECTION, "check, 1 worker: throughput", cat_check.rps, "req/s",
+        Row(SECTION, "heavy check, 1 worker: throughput", cat_check.rps, "req/s",
             f"floor {floor_check.rps:,.0f} req/s", ratio, f">= {TARGET_CHECK}",
             ratio >= TARGET_CHECK,
             note=f"{hc.size}; {conns} connections; answers ~{len(check_answer):,} bytes; "
                  f"best of {cfg.rounds} runs of {cfg.duration} s, catalog and floor in turns; "
                  f"load generator {cat_check.tool}"),
-        Row(SECTION, "check, 1 worker: latency p50", cat_check.p50_ms, "ms",
+        Row(SECTION, "heavy check, 1 worker: latency p50", cat_check.p50_ms, "ms",
             f"floor {floor_check.p50_ms:.2f} ms"),
-        Row(SECTION, "check, 1 worker: latency p99", cat_check.p99_ms, "ms",
+        Row(SECTION, "heavy check, 1 worker: latency p99", cat_check.p99_ms, "ms",
             f"floor {floor_check.p99_ms:.2f} ms"),
-        Row(SECTION, "checkMany x1000: time p50", cat_many.p50_ms, "ms",
+        Row(SECTION, "heavy checkMany x1000: time p50", cat_many.p50_ms, "ms",
             f"floor {floor_many.p50_ms:.2f} ms", many_ratio, f"<= {TARGET_MANY:g}x",
             many_ratio <= TARGET_MANY,
             note=f"one connection, {cat_many.requests} requests; answers "
                  f"~{len(many_answer) / 1e6:.2f} MB; p99 {cat_many.p99_ms:.1f} ms vs floor "
                  f"{floor_many.p99_ms:.1f} ms"),
-        Row(SECTION, "check: server CPU per request", cat_check.cpu_us_per_request, "µs",
+        Row(SECTION, "heavy check: server CPU per request", cat_check.cpu_us_per_request, "µs",
             f"floor {floor_check.cpu_us_per_request:,.0f} µs",
             floor_check.cpu_us_per_request / cat_check.cpu_us_per_request,
             note="CPU time (user + system) of the server process during the measured run per "
                  "request answered; ratio floor/catalog: what the throughput ratio would be "
                  "with a core each and nothing else running, steadier on a busy machine"),
-        Row(SECTION, "checkMany x1000: decisions/s", cat_many.rps * 1000, "dec/s"),
-        Row(SECTION, "checkMany: server CPU per request", cat_many.cpu_us_per_request / 1000,
+        Row(SECTION, "heavy checkMany x1000: decisions/s", cat_many.rps * 1000, "dec/s"),
+        Row(SECTION, "heavy checkMany: server CPU per request", cat_many.cpu_us_per_request / 1000,
             "ms", f"floor {floor_many.cpu_us_per_request / 1000:,.2f} ms",
             cat_many.cpu_us_per_request / floor_many.cpu_us_per_request),
         Row(SECTION, "check, first ask (cold): p50", median(cold_check_ms), "ms",
@@ -204,6 +211,7 @@ def run(cfg) -> list[Row]:
     for key, count in errors.items():
         if count:
             rows[0].note += f"; {names[key]}: {count} failed requests"
+    rows = pipeline.run(cfg, tool, hc) + rows
     if cfg.profile:
         from bench import hotspots
         rows += hotspots.run(cfg, tool, hc)

@@ -29,6 +29,8 @@ SYSTEMS = ("crm", "shop", "web", "app", "pos", "billing", "support", "ads", "loy
 DOMAIN_SIZE = 1_000  # fields per domain
 CROSS_DOMAIN = 0.03  # share of parents drawn from another domain
 WINDOW = 4  # parents lie within this many places of the field's own place
+DEEP_WINDOW = 2_000  # deep shape: upstream among the 2,000 fields registered before
+DEEP_SOURCES = 100  # deep shape: the first fields are sources
 SOURCE_WEIGHTS = {"zero_party": 20, "first_party": 65, "third_party": 15}
 
 
@@ -90,11 +92,6 @@ def generate(n_fields: int, n_edges: int, seed: int = 7,
              taxonomy: Taxonomy | None = None) -> SynthCatalog:
     rng = random.Random(seed)
     tax = taxonomy or seed_taxonomy()
-    categories = sorted(tax.categories)
-    # Low-sensitivity data is the common case; special categories are rare.
-    cat_weights = [{1: 6, 2: 10, 3: 4, 4: 1}[tax.categories[c]] for c in categories]
-    purposes, channels = sorted(tax.purposes), sorted(tax.channels)
-
     counts = [int(n_fields * s) for s in LEVEL_SHARE]
     counts[0] += n_fields - sum(counts)
     levels = [lv for lv, n in enumerate(counts) for _ in range(n)]
@@ -119,6 +116,17 @@ def generate(n_fields: int, n_edges: int, seed: int = 7,
     for i, degree in zip(derived_idx, degrees, strict=True):
         parents[i] = pick_parents(rng, i, degree, levels, domain, rank, pools, n_domains)
 
+    return build(rng, tax, names, parents, levels, domain)
+
+
+def build(rng: random.Random, tax: Taxonomy, names: list[str], parents: list[list[int]],
+          levels: list[int], domain: list[int]) -> SynthCatalog:
+    """Records and edges for fields with the given parents (indexes of earlier fields)."""
+    categories = sorted(tax.categories)
+    # Low-sensitivity data is the common case; special categories are rare.
+    cat_weights = [{1: 6, 2: 10, 3: 4, 4: 1}[tax.categories[c]] for c in categories]
+    purposes, channels = sorted(tax.purposes), sorted(tax.channels)
+    n_fields = len(names)
     fields: list[FieldRecord] = []
     for i in range(n_fields):
         ps = [fields[p] for p in parents[i]]
@@ -140,6 +148,28 @@ def generate(n_fields: int, n_edges: int, seed: int = 7,
     edges = [Edge(names[p], names[i], "select" if rng.random() < 0.5 else None)
              for i in range(n_fields) for p in parents[i]]
     return SynthCatalog(fields, edges, levels, purposes, channels)
+
+
+def generate_deep(n_fields: int, n_edges: int, seed: int = 7,
+                  taxonomy: Taxonomy | None = None) -> SynthCatalog:
+    """The deep warehouse shape of issue 8: fields in registration order, each derived from
+    ~n_edges/n_fields fields registered shortly before it (upstream drawn from the DEEP_WINDOW
+    fields before), so chains run as deep as the catalog is long and descendant sets are
+    large. The first DEEP_SOURCES fields are sources."""
+    rng = random.Random(seed)
+    tax = taxonomy or seed_taxonomy()
+    sources = min(n_fields, DEEP_SOURCES)
+    derived = n_fields - sources
+    degrees = split_degrees(rng, derived, n_edges) if derived else []
+    parents: list[list[int]] = [[] for _ in range(sources)]
+    for i, degree in zip(range(sources, n_fields), degrees, strict=True):
+        low = max(0, i - DEEP_WINDOW)
+        parents.append(sorted(rng.sample(range(low, i), min(degree, i - low))))
+    domain = [i // DOMAIN_SIZE for i in range(n_fields)]
+    levels = [0 if not parents[i] else min(5, 1 + i * 5 // n_fields) for i in range(n_fields)]
+    names = [f"{SYSTEMS[domain[i] % len(SYSTEMS)]}.raw_d{domain[i]}.col_{i}" if not parents[i]
+             else f"dwh.{LEVEL_PREFIX[levels[i]]}.t{domain[i]}.col_{i}" for i in range(n_fields)]
+    return build(rng, tax, names, parents, levels, domain)
 
 
 def pick_parents(rng: random.Random, i: int, degree: int, levels: list[int],

@@ -19,6 +19,15 @@ class Settings(BaseSettings):
     introspection: bool = True
     max_body_bytes: int = 5_000_000
     token_cache_seconds: float = 5.0
+    # GET /metrics (Prometheus); off hides it.
+    metrics: bool = True
+    # OpenLineage name mapping rules: a YAML list of {namespace, dataset_prefix, field_prefix},
+    # or the path of a YAML file that holds one (CONTRACT §11).
+    openlineage_mapping: str | None = None
+    # The decision log (CONTRACT §10): on/off, seconds between flushes, days kept.
+    decision_log: bool = True
+    decision_log_flush: float = 5.0
+    decision_log_days: int = 90
 
 
 @lru_cache(maxsize=1)

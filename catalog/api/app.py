@@ -1,4 +1,5 @@
-"""The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz.
+"""The HTTP app: POST /graphql (JSON, bearer token), GET /graphql (GraphiQL), GET /healthz,
+GET /metrics (api/metrics.py) and the reviewer console (catalog/web/) at /.
 
 POST /graphql is served by a plain ASGI handler (it is the pipelines' hot path); everything
 else goes through Starlette."""
@@ -8,24 +9,30 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from time import perf_counter
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.http.ides import get_graphql_ide_html
 
 from catalog.api.graphql.context import Context, off_loop
+from catalog.api.graphql.documents import Documents, Refused
 from catalog.api.graphql.errors import formatted
 from catalog.api.graphql.lean import LeanExecutor
 from catalog.api.graphql.schema import get_schema
+from catalog.api.http_rules import HeaderProblem, request_headers
+from catalog.api.lineage_ingest import lineage_endpoint
+from catalog.api.metrics import QUERY_KEY
+from catalog.api.metrics import attach as attach_metrics
 from catalog.api.notice_page import notice_route
 from catalog.errors import CatalogError
+from catalog.services import decision_log
 from catalog.services.core import Catalog
+from catalog.web import console
 
 log = logging.getLogger("catalog.api")
-BIG_DOCUMENT = 20_000  # characters; larger documents are planned off the event loop
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -35,26 +42,35 @@ def error_body(code: str, message: str) -> bytes:
 
 
 class GraphQLEndpoint:
-    """POST /graphql: read the body (bounded), authenticate, run the operation."""
+    """POST /graphql: read the body (bounded), check the headers, authenticate, run the
+    operation: documents are prepared once (documents.py), then the lean path or strawberry
+    executes them."""
 
     def __init__(self, catalog: Catalog, *, lean: bool = True) -> None:
         self.catalog = catalog
         self.settings = catalog.settings
         self.schema = get_schema(self.settings.introspection)
+        self.documents = Documents(self.schema._schema, introspection=self.settings.introspection)
         self.lean = LeanExecutor(self.schema._schema) if lean else None
+        self.metrics = None
 
     async def __call__(self, scope, receive, send) -> None:
+        started = perf_counter()
         status, body = await self.respond(scope, receive)
         # A length, so the server need not frame the body in chunks.
         headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:  # O(1); counted off the request path (api/metrics.py)
+            self.metrics.request(scope.get(QUERY_KEY), started)
 
     async def respond(self, scope, receive) -> tuple[int, bytes]:
         limit = self.settings.max_body_bytes
-        headers = dict(scope["headers"])
-        size = headers.get(b"content-length", b"")
-        if size.isdigit() and int(size) > limit:
+        try:
+            token, size = request_headers(scope["headers"])
+        except HeaderProblem as exc:
+            return exc.status, error_body(exc.code, exc.message)
+        if size is not None and size.isdigit() and int(size) > limit:
             return 413, self._too_large()
         chunks, total = [], 0
         while True:
@@ -66,9 +82,8 @@ class GraphQLEndpoint:
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        header = headers.get(b"authorization", b"").decode("latin-1")
         try:
-            principal = await self.authenticate(header)
+            principal = await self.authenticate(token)
         except CatalogError as exc:
             return 401, error_body(exc.code, exc.message)
         try:
@@ -79,32 +94,36 @@ class GraphQLEndpoint:
         problem = payload_problem(payload)
         if problem:
             return 400, error_body("BAD_INPUT", problem)
-        return 200, orjson.dumps(await self.execute(payload, principal))
+        scope[QUERY_KEY] = payload["query"]
+        return 200, await self.execute(payload, principal)
 
-    async def authenticate(self, header: str):
+    async def authenticate(self, token: str):
         auth = self.catalog.authenticator
-        cached = auth.cached(header)
-        return cached if cached is not None else await off_loop(auth.authenticate, header)
+        cached = auth.cached(token)
+        return cached if cached is not None else await off_loop(auth.authenticate, token)
 
-    async def execute(self, payload: dict, principal, *, lean: bool = True) -> dict:
+    async def execute(self, payload: dict, principal, *, lean: bool = True) -> bytes:
+        """The response body. Nothing here holds the event loop for long: a new document is
+        parsed and validated in a worker thread, once."""
         query, variables = payload["query"], payload.get("variables")
         operation = payload.get("operationName")
+        prepared = self.documents.cached(query) or await self.documents.prepare(query)
+        if isinstance(prepared, Refused):
+            return orjson.dumps({"data": None,
+                                 "errors": [formatted(e) for e in prepared.errors]})
         if lean and self.lean is not None:
-            if len(query) > BIG_DOCUMENT:  # parsing it would stall every other request
-                plan = await off_loop(self.lean.plan, query, operation)
-            else:
-                plan = self.lean.plan(query, operation)
+            plan = self.lean.plan(prepared, operation)
             if plan is not None:
                 out = await self.lean.execute(plan, variables, self.catalog, principal)
                 if out is not None:
                     return out
-        result = await self.schema.execute(query, variable_values=variables,
-                                           context_value=Context(self.catalog, principal),
-                                           operation_name=operation)
+        result = await self.schema.execute(
+            query, variable_values=variables, operation_name=operation,
+            context_value=Context(self.catalog, principal, prepared.document))
         out = {"data": result.data}
         if result.errors:
             out["errors"] = [formatted(e) for e in result.errors]
-        return out
+        return orjson.dumps(out)
 
     def _too_large(self) -> bytes:
         return error_body("BAD_INPUT", f"the request body is over "
@@ -127,17 +146,11 @@ def payload_problem(payload) -> str | None:
 
 def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = True):
     endpoint = GraphQLEndpoint(catalog, lean=lean)
-    ide_html = get_graphql_ide_html("graphiql")
+    metrics, metrics_routes = attach_metrics(catalog, endpoint, endpoint.schema._schema)
+    recorder = decision_log.enable(catalog)  # counts API checks; None when turned off
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "revision": catalog.index.revision})
-
-    async def graphiql(request: Request) -> Response:
-        if request.query_params.get("query"):
-            return Response(error_body("BAD_INPUT", "send GraphQL operations with POST "
-                                                    "/graphql; GET serves GraphiQL only"),
-                            status_code=405, media_type="application/json")
-        return HTMLResponse(ide_html)
 
     async def method_not_allowed(request: Request) -> Response:
         return Response(error_body("BAD_INPUT", "use POST /graphql (GET serves GraphiQL)"),
@@ -152,14 +165,24 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
         gc.freeze()
         if background_sync:
             catalog.start_background_sync()
+        if recorder is not None:
+            recorder.start()
+        if metrics is not None:
+            metrics.start()
         yield
+        if metrics is not None:
+            metrics.stop()
+        if recorder is not None:
+            await off_loop(recorder.close)  # a clean shutdown flushes the decision log
         catalog.close()
 
     site = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", graphiql, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
         notice_route(catalog),
+        *metrics_routes,
+        *console.routes(catalog),  # GET /graphql (GraphiQL, offline), / and the console
+        Route("/api/v1/lineage", lineage_endpoint(catalog), methods=["POST"]),
     ], lifespan=lifespan)
 
     async def app(scope, receive, send) -> None:

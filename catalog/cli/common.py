@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
+import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +51,29 @@ PASS_THROUGH = _exits()
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_ERROR)
+
+
+def shown_path(path: Path) -> str:
+    """path as a user may type it from here: relative when it is below the current
+    directory (seeds/demo/README.md in a checkout), else absolute (an installed package)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def catalog_command() -> str:
+    """How to run this same `catalog` from the user's shell: `catalog` when PATH finds this
+    script, else its path (`.venv/bin/catalog` after `./dev demo`, which does not put the
+    virtual environment on PATH)."""
+    script = Path(sys.argv[0])
+    if script.name != "catalog" or not script.is_file():
+        return "catalog"  # run some other way (python -m, a test runner)
+    on_path = shutil.which("catalog")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "catalog"
+    shown = shown_path(script)
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
 def shown_url(url: str) -> str:
@@ -121,6 +147,31 @@ def sqlite_path(url: str) -> Path | None:
 def is_memory(url: str) -> bool:
     parsed = make_url(normalize_url(url))
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def remove_sqlite_file(path: Path) -> None:
+    for suffix in SQLITE_SUFFIXES:
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def no_new_file_on_failure(url: str) -> Iterator[None]:
+    """When the body fails, remove the SQLite file it created (a failed `init` must not
+    leave an empty or half-made database behind). A file that was there stays."""
+    try:
+        path = sqlite_path(url)
+    except Exception:  # malformed: the body says what is wrong
+        path = None
+    existed = path is None or path.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            remove_sqlite_file(path)  # type: ignore[arg-type]
+        raise
 
 
 @contextmanager

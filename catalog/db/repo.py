@@ -341,21 +341,41 @@ def revoke_token(*, conn: Connection, token_id: int) -> bool:
 
 
 def field_names_page(*, conn: Connection, category: str | None, purpose: str | None,
-                     source: str | None, owner: str | None, prefix: str | None,
-                     after: str | None, first: int) -> list[str]:
+                     permitted_for: tuple[str, ...] | None, source: str | None,
+                     owner: str | None, prefix: str | None, after: str | None,
+                     first: int) -> list[str]:
     """Names of fields matching every given filter, by name, after a name; keys cover the
-    keys below them (category 'tracking' finds 'tracking.location')."""
+    keys below them (category 'tracking' finds 'tracking.location'). permitted_for: the
+    purpose keys a grant must be on (the purpose and the keys above it)."""
     q = sa.select(F.c.name)
     for col, key in ((F.c.category, category), (F.c.source, source)):
         if key is not None:
             q = q.where(sa.or_(col == key, col.startswith(key + ".", autoescape=True)))
     if owner is not None:
         q = q.where(F.c.owner == owner)
-    if prefix is not None:
-        q = q.where(F.c.name.startswith(prefix, autoescape=True))
+    if prefix:
+        q = q.where(_starts_with(conn, F.c.name, prefix))
     if purpose is not None:
         q = q.where(F.c.id.in_(sa.select(G.c.field_id).where(sa.or_(
             G.c.purpose == purpose, G.c.purpose.startswith(purpose + ".", autoescape=True)))))
+    if permitted_for is not None:
+        q = q.where(F.c.id.in_(sa.select(G.c.field_id).where(G.c.purpose.in_(permitted_for))))
     if after is not None:
         q = q.where(F.c.name > after)
     return list(conn.execute(q.order_by(F.c.name).limit(first)).scalars())
+
+
+def _starts_with(conn: Connection, col, prefix: str):
+    """col starts with prefix, case-sensitively on every database. SQLite's LIKE ignores
+    case, so there a range of binary comparisons (which also uses the name index); PostgreSQL's
+    LIKE is case-sensitive already."""
+    if conn.dialect.name != "sqlite":
+        return col.startswith(prefix, autoescape=True)
+    last = ord(prefix[-1])
+    if last >= 0x10FFFF:  # no next character: compare the leading characters instead
+        return sa.func.substr(col, 1, len(prefix)) == prefix
+    return sa.and_(col >= prefix, col < prefix[:-1] + chr(last + 1))
+
+
+def field_exists(*, conn: Connection, name: str) -> bool:
+    return conn.execute(sa.select(F.c.id).where(F.c.name == name)).first() is not None

@@ -120,3 +120,31 @@ class ChangeRow(SQLModel, table=True):
     other: str | None = Field(default=None, max_length=512, index=True)  # an edge's upstream
     before: str | None = None  # JSON
     after: str | None = None  # JSON
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in console session (CONTRACT §13). Kept here, not in the process, so every
+    worker and server shares it; it dies with its token (revoked) or at expires_at."""
+
+    __tablename__ = "console_session"
+    id_hash: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie value
+    token_id: int = Field(foreign_key="api_token.id", index=True, ondelete="CASCADE")
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class DecisionLogRow(SQLModel, table=True):
+    """Decision counts (CONTRACT §10). Each flush of each worker inserts its own rows; readers
+    sum them per key, so workers and servers never contend on a row."""
+
+    __tablename__ = "decision_log"
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    minute: datetime = Field(index=True)
+    caller: str = Field(max_length=200)
+    field: str = Field(max_length=512, index=True)
+    purpose: str = Field(max_length=200)
+    channel: str = Field(max_length=200)
+    allowed: bool
+    intensity: str | None = Field(default=None, max_length=32)  # filled once decisions carry it
+    count: int = Field(sa_type=sa.BigInteger)

@@ -1,11 +1,8 @@
-"""The in-memory catalog index and decision engine (CONTRACT §5).
+"""The in-memory catalog index and decision engine (docs/semantics.md, section 3).
 
-Everything a check needs is precomputed per field: effective categories and sources, the
-sensitivity, and three bit masks over the (purpose, channel) cells of the taxonomy:
-
-- own:     cells F's own grants permit (step 3);
-- up_ok:   cells every ancestor permits (step 4), the AND of the parents' own & up_ok;
-- consent: cells where a governing grant on F or an ancestor asks for consent.
+Everything a check needs is precomputed per field (catalog/domain/derive.py): effective
+categories and sources, the sensitivity, and bit masks over the taxonomy's (purpose, channel)
+cells. A check is then a few dict lookups and bit tests.
 
 A CatalogIndex is an immutable snapshot of the catalog at one revision. Readers take one by
 reference and use it from start to end: no lock, one revision per answer. A write never
@@ -21,61 +18,46 @@ from an earlier snapshot is the catalog as of r. `validate_new_edges` checks a b
 a private draft of the graph, so no reader ever sees a candidate edge.
 
 Verdicts are cached per field and cell in the field's _Node. A node is shared by the
-snapshots in which the field's inputs are the same and replaced in the snapshot where a write
-affects the field, so a cached verdict never outlives its inputs; a reader still holding an
-older snapshot writes only into that snapshot's nodes.
+snapshots in which the field's record and derived state are the same, and replaced where a
+write changes either, so a write touches only the fields whose state changes, not every
+descendant. A verdict that cites ancestors (a lineage path) also depends on the shape of the
+graph above the field: it is kept with the structure epoch it was made at, which every write
+that changes a record or an edge moves on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections import ChainMap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
+from catalog.domain.derive import Cells, Derived, benefit_stated, governing_grant
 from catalog.domain.layered import Layered
 from catalog.domain.lineage import NONE, LineageGraph
-from catalog.domain.model import Edge, FieldRecord, Grant, LineageResult
-from catalog.domain.names import check_field_name, key_chain
+from catalog.domain.model import Edge, FieldRecord, LineageResult
+from catalog.domain.names import check_field_name
 from catalog.domain.rules import PolicyRule
 from catalog.domain.taxonomy import Taxonomy
+from catalog.domain.unclassified import UNCLASSIFIED_RULE, unclassified_reason
 from catalog.errors import BadInput
 
 C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
-    categories: frozenset[str]
-    sources: frozenset[str]
-    sensitivity: int
-    own: int
-    up_ok: int
-    consent: int
-
-
 @dataclass(slots=True, eq=False)
 class _Node:
-    """A field's derived state and its caches (verdicts by cell, own step-3 reasons)."""
+    """A field's derived state and its caches by cell: `verdicts` that depend on nothing but
+    the field's record, derived state and the rules; `deep` verdicts that cite ancestors
+    (UPSTREAM_NOT_PERMITTED paths), each with the structure epoch it was made at; `reasons`,
+    the field's own step-3 failures as its descendants cite them."""
 
     derived: Derived
     verdicts: dict | None = None
+    deep: dict | None = None
     reasons: dict | None = None
-
-
-def governing_grant(grants: Iterable[Grant], purpose: str) -> Grant | None:
-    """Of the grants whose purpose covers `purpose`, the most specific one."""
-    by_purpose = {g.purpose: g for g in grants}
-    for key in key_chain(purpose):
-        if key in by_purpose:
-            return by_purpose[key]
-    return None
-
-
-def benefit_stated(grants: Iterable[Grant], purpose: str) -> bool:
-    """Does the governing grant for purpose state a customer benefit? (No grant: no.)"""
-    grant = governing_grant(grants, purpose)
-    return grant is not None and bool(grant.customer_benefit)
 
 
 class CatalogIndex:
@@ -86,7 +68,7 @@ class CatalogIndex:
         self.graph = LineageGraph()
         self._nodes: Layered[str, _Node] = Layered()
         self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
-        self._interned: dict[frozenset[str], frozenset[str]] = {}
+        self._epoch = 0  # moves on with every change to a record or an edge
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
 
@@ -105,12 +87,8 @@ class CatalogIndex:
     # -- configuration -----------------------------------------------------------------------
     def _set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        purposes, channels = sorted(taxonomy.purposes), sorted(taxonomy.channels)
-        self._purposes, self._channels = purposes, channels
-        self._cell = {(p, c): 1 << (i * len(channels) + j)
-                      for i, p in enumerate(purposes) for j, c in enumerate(channels)}
-        self._all = (1 << len(self._cell)) - 1
-        self._masks: dict[tuple[Grant, ...], tuple[int, int]] = {}
+        self._cells = cells = Cells(taxonomy)
+        self._purposes, self._channels, self._cell = cells.purposes, cells.channels, cells.bit
         # Rule hits depend on sensitivities, which the taxonomy resolves: drop them too.
         self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
 
@@ -163,13 +141,25 @@ class CatalogIndex:
         rec = self.fields.get(field) if isinstance(field, str) else None
         if rec is None or node is None or (purpose, channel) not in self._cell:
             return self._unknown(rec, field, purpose, channel)
+        key = (purpose, channel)
+        if node.deep is not None:
+            kept = node.deep.get(key)
+            if kept is not None and kept[0] == self._epoch:
+                hit = kept[1]
+                return hit if hit.revision == self.revision else replace(
+                    hit, revision=self.revision)
         decision = self._decide(rec, purpose, channel).at(field, purpose, channel,
                                                           self.revision)
         if self._cached[0] >= MAX_CACHED:  # bound memory under a random load on a huge catalog
             self._drop_caches()
-        if node.verdicts is None:
-            node.verdicts = {}
-        node.verdicts[(purpose, channel)] = decision
+        if any(r.path is not None for r in decision.reasons):
+            if node.deep is None:
+                node.deep = {}
+            node.deep[key] = (self._epoch, decision)
+        else:
+            if node.verdicts is None:
+                node.verdicts = {}
+            node.verdicts[key] = decision
         self._cached[0] += 1
         return decision
 
@@ -177,10 +167,20 @@ class CatalogIndex:
         check = self.check
         return [check(f, p, c) for f, p, c in requests]
 
+    def allowed(self, field: str, purpose: str, channel: str) -> bool:
+        """A check's `allowed` alone, without building its reasons (what-if compares up to a
+        million cells and needs the full decision only where it flips)."""
+        rec = self.fields.get(field) if isinstance(field, str) else None
+        bit = self._cell.get((purpose, channel))
+        d = self._derived(field)
+        if rec is None or bit is None or d is None or rec.deprecated:
+            return False
+        return bool(d.own & d.up_ok & bit) and not self._rules_for(d, rec, purpose, channel)[0]
+
     def _drop_caches(self) -> None:
         for layer in (self._nodes.base, self._nodes.over):
             for node in layer.values():
-                node.verdicts = node.reasons = None
+                node.verdicts = node.deep = node.reasons = None
         self._cached[0] = 0
 
     def _unknown(self, rec, field, purpose, channel) -> Decision:
@@ -226,6 +226,9 @@ class CatalogIndex:
                     f"{inner.message}", path=path))
         denied, consent = self._rules_for(d, rec, purpose, channel)
         for rule in denied:
+            if rule.key == UNCLASSIFIED_RULE:  # its own message: which field to classify
+                reasons.append(unclassified_reason(self, name, purpose, channel))
+                continue
             why = rule.description or rule.explain()
             reasons.append(Reason(
                 C.POLICY_DENIED,
@@ -292,10 +295,12 @@ class CatalogIndex:
             for c in g.channels or ():
                 tax.require("channel", c)
 
-    def validate_new_edges(self, edges: list[Edge]) -> None:
+    def validate_new_edges(self, edges: list[Edge], pending: Mapping | None = None) -> None:
         """NOT_FOUND, BAD_INPUT or CONFLICT (cycle) for the first bad edge of the batch.
-        Changes nothing: the candidate edges live in a private draft of the graph."""
-        self.graph.validate_new_edges(edges, self.fields)
+        Changes nothing: the candidate edges live in a private draft of the graph. pending:
+        fields a write registers before its edges (not in the index yet)."""
+        self.graph.validate_new_edges(edges, ChainMap(self.fields, pending) if pending
+                                      else self.fields)
 
     # -- changing ----------------------------------------------------------------------------
     def apply(self, *, fields: Iterable[FieldRecord] = (), add_edges: Iterable[Edge] = (),
@@ -320,10 +325,16 @@ class CatalogIndex:
             nxt._cached = [0]
             nxt._nodes = Layered(nxt._derive_all(nxt.fields))
         else:
-            dirty = set(records)
+            # A restamp (only the revision moved: an edge end) derives nothing new, and
+            # recomputing it would walk its whole downstream cone on every write.
+            dirty = {name for name, rec in records.items()
+                     if (before := self.fields.get(name)) is None
+                     or replace(before, revision=rec.revision) != rec}
             dirty.update(d for _, d in remove_edges)
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))
+            if dirty:
+                nxt._epoch = self._epoch + 1
         if rules is not None and taxonomy is None:
             # Every verdict may change: fresh nodes (empty caches) for every field.
             nxt._cached = [0]
@@ -334,24 +345,27 @@ class CatalogIndex:
         return nxt
 
     def _recompute(self, dirty: set[str]) -> dict[str, _Node]:
-        """New nodes for the dirty fields and their descendants (fresh caches); their derived
-        state recomputed where an input changed."""
-        if not dirty:
-            return {}
+        """New nodes for the dirty fields and for the descendants whose derived state
+        changes, in topological order; the walk stops wherever a field's state stays the
+        same (its node, and the caches in it, stay shared)."""
         graph, old = self.graph, self._nodes
-        affected = dirty | graph.descendants(dirty)
+        position = graph.order.__getitem__
+        heap = [(position(n), n) for n in dirty]
+        heapq.heapify(heap)
+        queued = set(dirty)
         out: dict[str, _Node] = {}
-        changed: set[str] = set()
-        for name in graph.topological(affected):
+        while heap:
+            _, name = heapq.heappop(heap)
             before = old.get(name)
-            if before is not None and name not in dirty and \
-                    not any(p in changed for p in graph.up.get(name, NONE)):
-                out[name] = _Node(before.derived)
-                continue
             derived = self._derive(name, lambda p: (out.get(p) or old[p]).derived)
-            out[name] = _Node(derived)
-            if before is None or before.derived != derived:
-                changed.add(name)
+            changed = before is None or before.derived != derived
+            if changed or name in dirty:
+                out[name] = _Node(derived)
+            if changed:
+                for child in graph.down.get(name, ()):
+                    if child not in queued:
+                        queued.add(child)
+                        heapq.heappush(heap, (position(child), child))
         return out
 
     def _derive_all(self, fields) -> dict[str, _Node]:
@@ -362,38 +376,5 @@ class CatalogIndex:
         return out
 
     def _derive(self, name: str, derived_of) -> Derived:
-        rec = self.fields[name]
-        own, own_consent = self._grant_masks(rec.grants)
-        cats = {rec.category}
-        sources = {rec.source}
-        up_ok = self._all
-        consent = own_consent
-        for parent in self.graph.up.get(name, NONE):
-            p = derived_of(parent)
-            cats |= p.categories
-            sources |= p.sources
-            up_ok &= p.own & p.up_ok
-            consent |= p.consent
-        categories = self._intern(frozenset(cats))
-        return Derived(categories, self._intern(frozenset(sources)),
-                       self.taxonomy.sensitivity(categories), own, up_ok, consent)
-
-    def _intern(self, s: frozenset[str]) -> frozenset[str]:
-        return self._interned.setdefault(s, s)
-
-    def _grant_masks(self, grants: tuple[Grant, ...]) -> tuple[int, int]:
-        masks = self._masks.get(grants)
-        if masks is None:
-            own = consent = 0
-            for p in self._purposes:
-                g = governing_grant(grants, p)
-                if g is None:
-                    continue
-                for c in self._channels:
-                    if g.covers_channel(c):
-                        bit = self._cell[(p, c)]
-                        own |= bit
-                        if g.requires_consent:
-                            consent |= bit
-            masks = self._masks[grants] = (own, consent)
-        return masks
+        return self._cells.derive(self.fields[name],
+                                  map(derived_of, self.graph.up.get(name, NONE)))

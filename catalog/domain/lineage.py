@@ -15,6 +15,7 @@ positions, each keeping its own internal order. Removing an edge never invalidat
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
 
@@ -54,10 +55,12 @@ class LineageGraph:
                 children = down[e.upstream] = []
             children.append(e.downstream)
         waiting = {n: len(p) for n, p in up.items()}
-        ready = [n for n in order if n not in waiting]
+        # First in, first out: nodes keep the order they came in where edges allow, so the
+        # edges a catalog registered in that order later need no reordering.
+        ready = deque(n for n in order if n not in waiting)
         position = 0
         while ready:
-            node = ready.pop()
+            node = ready.popleft()
             order[node] = position
             position += 1
             for child in down.get(node, ()):
@@ -179,7 +182,7 @@ class LineageGraph:
         by distance, then by name. Cut at max_nodes (partial=True)."""
         nodes = [root]
         seen = {root}
-        edges: list[Edge] = []
+        edges: list[tuple[str, str, str | None]] = []  # Edge objects only for those kept
         partial = False
         up, down = self.up, self.down
         frontiers: list[tuple[bool, list[str]]] = []  # (upstream?, nodes at the last distance)
@@ -196,13 +199,13 @@ class LineageGraph:
                     if is_up:
                         parents = up.get(node, NONE)
                         for other in sorted(parents):
-                            edges.append(Edge(other, node, parents[other]))
-                            if other not in seen:
+                            edges.append((other, node, parents[other]))
+                            if other not in seen and not partial:
                                 found.setdefault(other, []).append(True)
                     else:
                         for other in sorted(down.get(node, ())):
-                            edges.append(Edge(node, other, up[other][node]))
-                            if other not in seen:
+                            edges.append((node, other, up[other][node]))
+                            if other not in seen and not partial:
                                 found.setdefault(other, []).append(False)
             nxt: dict[bool, list[str]] = {is_up: [] for is_up, _ in frontiers}
             for other in sorted(found):
@@ -216,8 +219,8 @@ class LineageGraph:
             frontiers = [(is_up, nxt[is_up]) for is_up, _ in frontiers if nxt[is_up]]
             if not frontiers:
                 break
-        edges = [e for e in dict.fromkeys(edges) if e.upstream in seen and e.downstream in seen]
-        return LineageResult(root, tuple(nodes), tuple(edges), partial)
+        kept = [Edge(u, d, t) for u, d, t in dict.fromkeys(edges) if u in seen and d in seen]
+        return LineageResult(root, tuple(nodes), tuple(kept), partial)
 
 
 class _Draft:

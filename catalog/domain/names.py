@@ -1,4 +1,4 @@
-"""Name rules of CONTRACT §2: field names and taxonomy keys."""
+"""Name and text rules (docs/semantics.md, section 1): field names, taxonomy keys, free text."""
 
 from __future__ import annotations
 
@@ -50,3 +50,29 @@ def key_chain(key: str) -> list[str]:
 def covers(general: str, specific: str) -> bool:
     """A key covers itself and every key below it."""
     return specific == general or specific.startswith(general + ".")
+
+
+# Control characters (C0, DEL, C1) and unpaired surrogates: PostgreSQL refuses NUL, a
+# surrogate cannot be encoded, and the rest only hide what a text says.
+_SINGLE_LINE_BAD = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_MULTI_LINE_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def has_control(text: str) -> bool:
+    """True when text holds a character no stored text may hold."""
+    return _SINGLE_LINE_BAD.search(text) is not None
+
+
+def check_text(value: str | None, label: str, *, multiline: bool = False) -> str | None:
+    """value, or BadInput when it holds a control character (tab, line feed and carriage
+    return are allowed in multi-line texts) or an unpaired surrogate."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{label} must be a string, not {type(value).__name__}")
+    bad = (_MULTI_LINE_BAD if multiline else _SINGLE_LINE_BAD).search(value)
+    if bad is not None:
+        raise BadInput(f"{label} holds the control character U+{ord(bad.group()):04X} at "
+                       f"position {bad.start()}: remove it"
+                       + ("" if multiline else " (this text is one line)"))
+    return value

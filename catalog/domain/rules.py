@@ -1,12 +1,13 @@
-"""Policy rules as data (CONTRACT §4). A rule matches when every criterion it states matches;
-a list criterion matches when any listed key covers a value of the field or request."""
+"""Policy rules as data (docs/semantics.md, section 2). A rule matches when every criterion it
+states matches; a list criterion matches when any listed key covers a value of the field or
+request."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from catalog.domain.names import check_taxonomy_key, covers
+from catalog.domain.names import check_taxonomy_key, check_text, covers
 from catalog.errors import BadInput
 
 EFFECTS = ("DENY", "REQUIRE_CONSENT")
@@ -92,7 +93,9 @@ def rule_from_spec(key: str, spec: Mapping[str, object], taxonomy=None) -> Polic
                 "channels": "channel"}[name]
         lists[name] = tuple(sorted({taxonomy.require(kind, v) if taxonomy else
                                     check_taxonomy_key(v, kind) for v in value}))
-    return PolicyRule(key=key, effect=str(effect), description=str(spec.get("description") or ""),
+    description = str(spec.get("description") or "")
+    check_text(description, f"rule {key!r}: description", multiline=True)
+    return PolicyRule(key=key, effect=str(effect), description=description,
                       min_sensitivity=sens, unstated_benefit=unstated,
                       **lists)  # type: ignore[arg-type]
 

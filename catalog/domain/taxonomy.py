@@ -1,7 +1,7 @@
 """The taxonomy: categories (with sensitivity), purposes, channels (with privacy), sources.
 
-Keys are hierarchical (CONTRACT §2): a key covers every key below it. A sub-category inherits
-its parent's sensitivity unless it states its own.
+Keys are hierarchical (docs/semantics.md, section 1): a key covers every key below it. A
+sub-category inherits its parent's sensitivity unless it states its own.
 """
 
 from __future__ import annotations

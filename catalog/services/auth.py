@@ -1,5 +1,6 @@
-"""Tokens, principals and what each role may do (CONTRACT §7). Every service operation calls
-`require` before it reads or writes, so a resolver that forgets cannot open a hole."""
+"""Tokens, principals and what each role may do (docs/semantics.md, section 5). Every service
+operation calls `require` before it reads or writes, so a resolver that forgets cannot open a
+hole."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import time
 from dataclasses import dataclass
 
 from catalog.db import repo
+from catalog.domain.names import check_text
 from catalog.errors import BadInput, Forbidden, Unauthenticated
 
 ROLES = ("admin", "owner", "reviewer", "pipeline")
-SCOPE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,512}$")
+# Whole segments of field names, optionally ending in a dot: `crm`, `crm.`, `dwh.marts.`.
+SCOPE_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}(?:\.[A-Za-z0-9_-]{1,128})*\.?\Z")
 
 # What each role may do; owner writes are further limited to its scope.
 RIGHTS = {
@@ -42,24 +45,43 @@ class Principal:
 SYSTEM = Principal("admin", name="catalog-cli")
 
 
-def require(principal: Principal | None, action: str, field: str | None = None) -> None:
-    """Raise unless principal may do action (on field, for writes)."""
+def require(principal: Principal | None, action: str, field: str | None = None, *,
+            asked: str | None = None) -> None:
+    """Raise unless principal may do action (on field, for writes). `asked` names what the
+    caller asked for (`query revision`), so that a refusal says what was refused."""
     if principal is None:
         raise Unauthenticated("no valid token: send 'Authorization: Bearer <token>'")
     if action not in RIGHTS.get(principal.role, ()):
-        raise Forbidden(f"role {principal.role} may not {_ACTION_TEXT.get(action, action)}")
+        what = asked or _ACTION_TEXT.get(action, action)
+        raise Forbidden(f"role {principal.role} may not {what}: {_ROLE_MAY[principal.role]}")
     if action == "write" and principal.role == "owner":
-        if field is None or not principal.scope or not field.startswith(principal.scope):
+        if field is None or not scope_covers(principal.scope, field):
             raise Forbidden(f"owner scope {principal.scope!r} does not cover {field!r}: an "
-                            "owner changes only fields whose name starts with its scope")
+                            "owner changes only fields whose name starts with the segments of "
+                            "its scope")
+
+
+def scope_covers(scope: str | None, name: str) -> bool:
+    """A scope covers whole name segments: `crm` and `crm.` both cover `crm.customers.email`,
+    neither covers `crm_archive.customers.email` (docs/semantics.md, section 5)."""
+    base = (scope or "").rstrip(".")
+    return bool(base) and (name == base or name.startswith(base + "."))
 
 
 _ACTION_TEXT = {
-    "read": "read lineage, history or rules (pipelines may check and read fields only)",
+    "check": "run check or checkMany",
+    "field": "query field",
+    "read": "read lineage, history or rules",
     "write": "change fields or lineage",
     "manage_rules": "manage policy rules",
     "manage_tokens": "manage tokens",
     "manage_taxonomy": "manage the taxonomy",
+}
+_ROLE_MAY = {
+    "admin": "an admin may do everything",
+    "owner": "an owner reads everything and changes the fields in its scope",
+    "reviewer": "a reviewer reads everything and manages policy rules",
+    "pipeline": "a pipeline may run check, checkMany and field only",
 }
 
 
@@ -75,11 +97,13 @@ def check_role_scope(role: str, scope: str | None) -> None:
         raise BadInput("an owner token needs --scope, a field-name prefix such as 'crm.'")
     if role != "owner" and scope:
         raise BadInput(f"--scope applies to owner tokens only, not {role}")
-    if scope is not None and not SCOPE_RE.match(scope):
-        raise BadInput(f"invalid scope {scope!r}: use a field-name prefix such as 'crm.'")
+    if scope is not None and (len(scope) > 512 or not SCOPE_RE.match(scope)):
+        raise BadInput(f"invalid scope {scope!r}: use the leading segments of field names, "
+                       "such as 'crm.' or 'dwh.marts.'")
 
 
 def check_token_name(name: str | None) -> None:
+    check_text(name, "token name")
     if name is not None and len(name) > 200:
         raise BadInput(f"token name is {len(name)} characters long; use at most 200")
 
@@ -157,6 +181,6 @@ class Authenticator:
 
 
 def list_tokens(cat, principal: Principal) -> list:
-    require(principal, "manage_tokens")
+    require(principal, "manage_tokens", asked="query tokens")
     with cat.engine.connect() as conn:
         return repo.list_tokens(conn=conn)

@@ -7,9 +7,12 @@ import base64
 import orjson
 
 from catalog.db import repo
+from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord
-from catalog.errors import BadInput
+from catalog.domain.names import MAX_FIELD_NAME, has_control, is_field_name, key_chain
+from catalog.errors import BadInput, NotFound
 from catalog.services.auth import Principal, require
+from catalog.services.checks import snapshot
 from catalog.services.core import Catalog
 
 MAX_PAGE = 500
@@ -29,46 +32,77 @@ def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        value = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except Exception:
-        raise BadInput("invalid cursor: pass the endCursor of the previous page") from None
+        value = None
+    if not value or has_control(value) or len(value) > MAX_FIELD_NAME:
+        raise BadInput("invalid cursor: pass the endCursor of the previous page")
+    return value
 
 
 def fields_page(cat: Catalog, principal: Principal, *, category=None, purpose=None,
-                source=None, owner=None, prefix=None, first: int = 50,
-                after: str | None = None) -> tuple[list[FieldRecord], str | None, bool]:
-    require(principal, "read")
+                permitted_for=None, source=None, owner=None, prefix=None, first: int = 50,
+                after: str | None = None, index: CatalogIndex | None = None
+                ) -> tuple[list[FieldRecord], str | None, bool]:
+    """A page of fields by name. The names come from the database; their records from the
+    caller's snapshot (index) when it has reached the revision the names were read at, else
+    from this process's index caught up to it: a field another process committed meanwhile
+    is on the page, never skipped."""
+    require(principal, "read", asked="query fields")
     first = _page_size(first)
-    tax = cat.index.taxonomy
-    for kind, key in (("category", category), ("purpose", purpose), ("source", source)):
+    tax = (index or cat.index).taxonomy
+    for kind, key in (("category", category), ("purpose", purpose), ("source", source),
+                      ("purpose", permitted_for)):
         if key is not None:
             tax.require(kind, key)
+    after = decode_cursor(after)
+    if any(v is not None and has_control(v) for v in (owner, prefix)):
+        return [], None, False  # nothing stored holds a control character
     with cat.engine.connect() as conn:
-        names = repo.field_names_page(conn=conn, category=category, purpose=purpose,
-                                      source=source, owner=owner, prefix=prefix,
-                                      after=decode_cursor(after), first=first + 1)
+        names = repo.field_names_page(
+            conn=conn, category=category, purpose=purpose, source=source, owner=owner,
+            permitted_for=None if permitted_for is None else tuple(key_chain(permitted_for)),
+            prefix=prefix, after=after, first=first + 1)
+        # Read after the names: every field among them was committed at this revision or
+        # before, whatever the isolation level.
+        revision = repo.current_revision(conn=conn)
     more = len(names) > first
     names = names[:first]
-    cat.fresh()
-    records = [r for r in (cat.index.get(n) for n in names) if r is not None]
+    snap = snapshot(cat, index, revision)
+    records = [r for r in (snap.get(n) for n in names) if r is not None]
     return records, encode_cursor(names[-1]) if names else None, more
+
+
+MAX_ROW_ID = 2**63 - 1
 
 
 def history_page(cat: Catalog, principal: Principal, field: str, first: int = 20,
                  after: str | None = None) -> tuple[list[dict], str | None, bool]:
-    require(principal, "read")
+    require(principal, "read", asked="query history")
     first = _page_size(first)
     raw = decode_cursor(after)
     try:
         after_id = int(raw) if raw is not None else None
     except ValueError:
-        raise BadInput("invalid cursor: pass the endCursor of the previous page") from None
+        after_id = -1
+    if after_id is not None and not 0 < after_id <= MAX_ROW_ID:
+        raise BadInput("invalid cursor: pass the endCursor of the previous page")
+    missing = NotFound(f"field {field!r} is not in the catalog: see fields for the names")
+    if not is_field_name(field):
+        raise missing
     with cat.engine.connect() as conn:
+        if not repo.field_exists(conn=conn, name=field):
+            raise missing
         rows = repo.history(conn=conn, field=field, first=first + 1, after=after_id)
     more = len(rows) > first
     rows = rows[:first]
-    entries = [{"id": r.id, "revision": r.revision, "at": r.at, "actor": r.actor,
-                "action": r.action, "entity": r.entity, "field": r.field, "other": r.other,
-                "before": orjson.loads(r.before) if r.before else None,
-                "after": orjson.loads(r.after) if r.after else None} for r in rows]
+    entries = [change_entry(r) for r in rows]
     return entries, encode_cursor(str(rows[-1].id)) if rows else None, more
+
+
+def change_entry(r) -> dict:
+    """A change-log row as callers see it (before/after decoded)."""
+    return {"id": r.id, "revision": r.revision, "at": r.at, "actor": r.actor,
+            "action": r.action, "entity": r.entity, "field": r.field, "other": r.other,
+            "before": orjson.loads(r.before) if r.before else None,
+            "after": orjson.loads(r.after) if r.after else None}

@@ -6,9 +6,11 @@ from catalog.domain.decision import Decision
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord
 from catalog.errors import NotFound
+from catalog.services import timeline
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog
 from catalog.services.fields import check_batch
+from catalog.services.timeline import AsOf
 
 
 def precheck(principal: Principal, requests: list | None = None) -> None:
@@ -31,17 +33,38 @@ def snapshot(cat: Catalog, index: CatalogIndex | None,
 
 
 def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
-          at_least_revision: int | None = None, *, index: CatalogIndex | None = None
-          ) -> Decision:
+          at_least_revision: int | None = None, as_of: AsOf | None = None, *,
+          index: CatalogIndex | None = None) -> Decision:
     precheck(principal)
-    return snapshot(cat, index, at_least_revision).check(field, purpose, channel)
+    decision = _index(cat, index, at_least_revision, as_of).check(field, purpose, channel)
+    recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
+    if recorder is not None:
+        recorder.record_one(principal, decision)
+    if cat.seen is not None:  # counted for /metrics off the request path (api/metrics.py)
+        cat.seen.append(decision)
+    return decision
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
-               at_least_revision: int | None = None, *, index: CatalogIndex | None = None
-               ) -> list[Decision]:
+               at_least_revision: int | None = None, as_of: AsOf | None = None, *,
+               index: CatalogIndex | None = None) -> list[Decision]:
     precheck(principal, requests)
-    return snapshot(cat, index, at_least_revision).check_many(requests)
+    decisions = _index(cat, index, at_least_revision, as_of).check_many(requests)
+    recorder = getattr(cat, "decision_log", None)
+    if recorder is not None:
+        recorder.record(principal, decisions)
+    if cat.seen is not None:
+        cat.seen.append(decisions)
+    return decisions
+
+
+def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,
+           as_of: AsOf | None) -> CatalogIndex:
+    """The snapshot to answer from, or the catalog as it stood at asOf."""
+    if as_of is None:
+        return snapshot(cat, index, at_least_revision)
+    revision = timeline.resolve(cat, as_of.revision, as_of.time, at_least_revision)
+    return timeline.index_at(cat, revision)
 
 
 def get_field(cat: Catalog, principal: Principal, name: str, *,
@@ -53,7 +76,7 @@ def get_field(cat: Catalog, principal: Principal, name: str, *,
 def usage_matrix(cat: Catalog, principal: Principal, field: str, *,
                  index: CatalogIndex | None = None) -> list[Decision]:
     """Every purpose x channel for one field, purposes then channels in key order."""
-    require(principal, "read")
+    require(principal, "read", asked="query usageMatrix")
     index = snapshot(cat, index)
     if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")

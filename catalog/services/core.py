@@ -61,6 +61,8 @@ class Catalog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.authenticator = Authenticator(self.engine, ttl=self.settings.token_cache_seconds)
+        self.sync_errors = 0  # background syncs that failed (for /metrics)
+        self.seen = None  # a deque when /metrics counts decisions (api/metrics.py)
 
     # -- index ---------------------------------------------------------------------------
     @property
@@ -163,6 +165,7 @@ class Catalog:
                 try:
                     self.sync(block=False)
                 except Exception:  # keep syncing; the next round may reach the database
+                    self.sync_errors += 1
                     log.exception("background sync failed")
 
         self._thread = threading.Thread(target=loop, name="catalog-sync", daemon=True)
@@ -220,7 +223,12 @@ class Catalog:
 
 
 def load_taxonomy(conn: Connection) -> Taxonomy:
-    rows = repo.load_taxonomy_rows(conn=conn)
+    return taxonomy_from_rows(repo.load_taxonomy_rows(conn=conn))
+
+
+def taxonomy_from_rows(rows) -> Taxonomy:
+    """rows: objects with kind, key, sensitivity, privacy, description (table rows, or the
+    change log's entries when an index is rebuilt at an old revision)."""
     by_kind: dict[str, dict] = {"category": {}, "purpose": {}, "channel": {}, "source": {}}
     descriptions = {}
     intensities = {}

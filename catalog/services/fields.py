@@ -5,13 +5,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 
-from catalog.db import repo
-from catalog.db.records import field_json
+from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord, Grant
-from catalog.domain.names import check_field_name
+from catalog.domain.names import check_field_name, check_text
 from catalog.errors import BadInput, NotFound
+from catalog.services import writes
 from catalog.services.auth import Principal, require
-from catalog.services.core import Catalog
+from catalog.services.core import Catalog, Txn
 
 MAX_BATCH = 10_000
 
@@ -46,39 +46,42 @@ def register_fields(cat: Catalog, principal: Principal,
             raise BadInput(f"field {item.name} appears twice in one call: give each field once")
         seen.add(item.name)
     with cat.write(principal.actor) as txn:
-        index = cat.index
-        records = []
-        for item in inputs:
-            before = index.get(item.name)
-            rec = _merge(before, item, txn.revision)
-            index.validate_record(rec)
-            check_widths(rec)
-            records.append((before, rec))
-        changed = [(b, r) for b, r in records if b is None or replace(b, revision=0)
-                   != replace(r, revision=0)]
-        if changed:
-            ids = repo.field_ids(conn=txn.conn, names=[r.name for b, r in changed if b])
-            repo.save_fields(conn=txn.conn, records=[r for _, r in changed], ids=ids)
-            for b, r in changed:
-                txn.fields[r.name] = r
-                txn.log.append({"action": "register" if b is None else "update",
-                                "entity": "field", "field": r.name,
-                                "before": field_json(b), "after": field_json(r)})
-    return [txn.fields.get(r.name) or index.get(r.name) or r for _, r in records]
+        records = register_in(txn, cat.index, inputs)
+    index = cat.index
+    return [txn.fields.get(r.name) or index.get(r.name) or r for r in records]
+
+
+def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list[FieldRecord]:
+    """Create or update fields inside an open write: validate, save, log. A field an earlier
+    step of the same transaction registered counts as existing. Returns the merged records in
+    input order (unchanged ones too)."""
+    records = []
+    for item in inputs:
+        before = txn.fields.get(item.name) or index.get(item.name)
+        rec = merge(before, item, txn.revision)
+        index.validate_record(rec)
+        check_texts(rec)
+        records.append((before, rec))
+    writes.save_fields(txn, [(b, r) for b, r in records if b is None
+                             or replace(b, revision=0) != replace(r, revision=0)])
+    return [r for _, r in records]
 
 
 MAX_TEXT = 200  # owner and source_system columns; PostgreSQL refuses longer values
 
 
-def check_widths(rec: FieldRecord) -> None:
+def check_texts(rec: FieldRecord) -> None:
+    """Widths and characters of the free-text attributes (docs/semantics.md, section 1)."""
     for attr, label in (("owner", "owner"), ("source_system", "sourceSystem")):
         value = getattr(rec, attr)
+        check_text(value, f"field {rec.name}: {label}")
         if value is not None and len(value) > MAX_TEXT:
             raise BadInput(f"field {rec.name}: {label} is {len(value)} characters long; "
                            f"use at most {MAX_TEXT}")
+    check_text(rec.description, f"field {rec.name}: description", multiline=True)
 
 
-def _merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:
+def merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:
     if before is None:
         missing = [k for k in ("category", "source", "owner") if getattr(item, k) is None]
         if missing:
@@ -109,13 +112,16 @@ def _save_one(cat: Catalog, principal: Principal, name: str, action: str, change
         after = change(before)
         if after is None:
             return before
-        after = replace(after, revision=txn.revision)
-        cat.index.validate_record(after)
-        repo.save_fields(conn=txn.conn, records=[after],
-                         ids=repo.field_ids(conn=txn.conn, names=[name]))
-        txn.fields[name] = after
-        txn.log.append({"action": action, "entity": "field", "field": name,
-                        "before": field_json(before), "after": field_json(after)})
+        after = save_in(txn, cat.index, before, after, action)
+    return after
+
+
+def save_in(txn: Txn, index: CatalogIndex, before: FieldRecord, after: FieldRecord,
+            action: str) -> FieldRecord:
+    """Save one changed existing field inside an open write, and log it."""
+    after = replace(after, revision=txn.revision)
+    index.validate_record(after)
+    writes.save_fields(txn, [(before, after)], action)
     return after
 
 

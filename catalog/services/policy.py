@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from catalog.db import repo
-from catalog.domain.rules import PolicyRule, rule_from_spec, rule_to_spec
+from catalog.domain.rules import PolicyRule, rule_from_spec
 from catalog.errors import NotFound
+from catalog.services import writes
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog
 
 
 def list_rules(cat: Catalog, principal: Principal) -> tuple[PolicyRule, ...]:
-    require(principal, "read")
+    require(principal, "read", asked="query policyRules")
     cat.fresh()
     return cat.index.rules
 
@@ -22,11 +22,7 @@ def upsert_rule(cat: Catalog, principal: Principal, key: str, spec: dict) -> Pol
         before = next((r for r in cat.index.rules if r.key == key), None)
         if before == rule:
             return rule
-        repo.upsert_rule(conn=txn.conn, rule=rule)
-        txn.rules_changed = True
-        txn.log.append({"action": "upsert_rule", "entity": "rule",
-                        "before": before and {"key": key, **rule_to_spec(before)},
-                        "after": {"key": key, **rule_to_spec(rule)}})
+        writes.upsert_rule(txn, before, rule)
     return rule
 
 
@@ -36,8 +32,5 @@ def delete_rule(cat: Catalog, principal: Principal, key: str) -> bool:
         before = next((r for r in cat.index.rules if r.key == key), None)
         if before is None:
             raise NotFound(f"no policy rule {key!r}; see policyRules for the keys")
-        repo.delete_rule(conn=txn.conn, key=key)
-        txn.rules_changed = True
-        txn.log.append({"action": "delete_rule", "entity": "rule",
-                        "before": {"key": key, **rule_to_spec(before)}})
+        writes.delete_rule(txn, before)
     return True

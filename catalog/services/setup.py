@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from alembic import command
 from alembic.config import Config
 
+from catalog import resources
 from catalog.db import repo
 from catalog.db.engine import SQLITE_IMMEDIATE
 from catalog.domain.model import Edge
-from catalog.domain.rules import rule_from_spec, rule_to_spec
 from catalog.errors import BadInput
+from catalog.services import codefile
+from catalog.services.apply import apply_files
 from catalog.services.auth import SYSTEM, Principal, require
+from catalog.services.codefile import KIND_SECTIONS
 from catalog.services.core import Catalog, load_taxonomy
-from catalog.services.fields import FieldInput, normalize_grant, register_fields
-from catalog.services.lineage import add_lineages
+from catalog.services.fields import FieldInput, normalize_grant
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
-KIND_SECTIONS = {"categories": "category", "purposes": "purpose", "channels": "channel",
-                 "sources": "source"}
+SEEDS = resources.seeds_dir()
 
 
 def alembic_config() -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("script_location", str(resources.migrations_dir()))
     return cfg
 
 
@@ -44,39 +43,29 @@ def migrate(cat: Catalog, revision: str = "head") -> None:
 
 
 def read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise BadInput(f"no such seed file: {path}") from None
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise BadInput(f"{path}: expected a mapping at the top level")
-    return data
+    return codefile.read(path)
+
+
+def added_from(outcome, path: Path | None = None) -> dict[str, int]:
+    """How many taxonomy keys and rules a seed added (from one of its files, if given)."""
+    spec, plan = outcome.spec, outcome.plan
+
+    def ours(origin: str) -> bool:
+        return path is None or origin.rpartition(":")[0] == str(path)
+
+    return {"taxonomy": sum(1 for b, a in plan.taxonomy if b is None
+                            and ours(spec.taxonomy[(a["kind"], a["key"])][1])),
+            "rules": sum(1 for b, r in plan.rules if b is None and ours(spec.rules[r.key][1]))}
 
 
 def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
     """Add taxonomy keys the database lacks; keys it has stay as they are. Returns how many
     were added."""
-    require(principal, "manage_taxonomy")
-    data = _taxonomy_data(path)
-    added = 0
-    with cat.write(principal.actor) as txn:
-        have = {(r.kind, r.key) for r in repo.load_taxonomy_rows(conn=txn.conn)}
-        for kind, key, spec in data:
-            if (kind, key) in have:
-                continue
-            repo.upsert_taxonomy_entry(
-                conn=txn.conn, kind=kind, key=key, sensitivity=spec.get("sensitivity"),
-                privacy=spec.get("privacy"), description=spec.get("description"),
-                intensity=spec.get("intensity"))
-            added += 1
-        if added:
-            load_taxonomy(txn.conn)  # validates the whole taxonomy before it commits
-            txn.taxonomy_changed = True
-            txn.log.append({"action": "load_taxonomy", "entity": "taxonomy",
-                            "after": {"file": path.name, "added": added}})
-    return added
+    unknown = set(read_yaml(path)) - set(KIND_SECTIONS)
+    if unknown:
+        raise BadInput(f"{path}: unknown sections {sorted(unknown)}; use "
+                       + ", ".join(KIND_SECTIONS))
+    return added_from(apply_files(cat, principal, [path], seed=True))["taxonomy"]
 
 
 def fill_intensities(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
@@ -97,12 +86,13 @@ def fill_intensities(cat: Catalog, path: Path, principal: Principal = SYSTEM) ->
                 continue
             repo.set_taxonomy_intensity(conn=txn.conn, kind=kind, key=key,
                                         intensity=spec["intensity"])
-            filled.append(f"{kind} {key}: {spec['intensity']}")
+            filled.append({"kind": kind, "key": key, "intensity": spec["intensity"]})
         if filled:
             load_taxonomy(txn.conn)  # validates the values before it commits
             txn.taxonomy_changed = True
+            # "keys" as a baseline holds them, so that as-of replay (timeline) sees them.
             txn.log.append({"action": "fill_intensities", "entity": "taxonomy",
-                            "after": {"file": path.name, "intensities": filled}})
+                            "after": {"file": path.name, "keys": filled}})
     return len(filled)
 
 
@@ -119,34 +109,28 @@ def _taxonomy_data(path: Path) -> list[tuple[str, str, dict]]:
 def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
     """Add the rules the database lacks; rules it has (perhaps edited by a reviewer) stay, and
     rules a reviewer deleted stay deleted."""
-    require(principal, "manage_rules")
-    data = read_yaml(path)
-    rules = [rule_from_spec(key, spec or {}, cat.index.taxonomy)
-             for key, spec in (data.get("rules") or {}).items()]
-    added = 0
-    with cat.write(principal.actor) as txn:
-        have = {r.key for r in cat.index.rules}  # caught up inside the write lock
-        have |= repo.deleted_rule_keys(conn=txn.conn)
-        for rule in rules:
-            if rule.key in have:
-                continue
-            repo.upsert_rule(conn=txn.conn, rule=rule)
-            txn.log.append({"action": "upsert_rule", "entity": "rule", "after":
-                            {"key": rule.key, **rule_to_spec(rule)}})
-            added += 1
-        txn.rules_changed = bool(added)
-    return added
+    return added_from(apply_files(cat, principal, [path], seed=True))["rules"]
 
 
 def init(cat: Catalog, seeds: Path = SEEDS) -> dict[str, int]:
+    """Migrate, then add the default taxonomy and rules the catalog lacks (one revision)."""
+    if seeds == SEEDS:
+        resources.require("seeds")
     migrate(cat)
     cat.reload()
-    out = {"taxonomy": load_taxonomy_file(cat, seeds / "taxonomy.yaml"),
-           "rules": load_rules_file(cat, seeds / "rules.yaml")}
+    files = [seeds / "taxonomy.yaml", seeds / "rules.yaml"]
+    out = added_from(apply_files(cat, SYSTEM, files, seed=True))
     filled = fill_intensities(cat, seeds / "taxonomy.yaml")
     if filled:  # only in a catalog made before intensities existed
         out["intensities"] = filled
     return out
+
+
+def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> dict[str, int]:
+    """Register the fields and lineage of a catalog YAML file (see seeds/demo/), in one
+    transaction: a bad edge leaves no field registered."""
+    outcome = apply_files(cat, principal, [path], seed=True)
+    return {"fields": len(outcome.spec.fields), "lineage": len(outcome.spec.edges)}
 
 
 def _entries(path: Path, where: str, items, *keys: str) -> list[dict]:
@@ -159,8 +143,16 @@ def _entries(path: Path, where: str, items, *keys: str) -> list[dict]:
     return items
 
 
-def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> dict[str, int]:
-    """Register the fields and lineage of a catalog YAML file (see seeds/demo/)."""
+@dataclass(frozen=True)
+class CatalogFile:
+    """What a catalog YAML file (see seeds/demo/) asks for."""
+
+    fields: list[FieldInput]
+    edges: list[Edge]
+    deprecated: list[str]
+
+
+def read_catalog_file(path: Path) -> CatalogFile:
     data = read_yaml(path)
     inputs = []
     for i, spec in enumerate(data.get("fields") or []):
@@ -178,11 +170,5 @@ def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -
     edges = [Edge(e["upstream"], e["downstream"], e.get("transform"))
              for e in _entries(path, "lineage", data.get("lineage") or [],
                                "upstream", "downstream")]
-    fields = register_fields(cat, principal, inputs) if inputs else []
     deprecated = [s["name"] for s in data.get("fields") or [] if s.get("deprecated")]
-    if edges:
-        add_lineages(cat, principal, edges)
-    from catalog.services.fields import deprecate_field
-    for name in deprecated:
-        deprecate_field(cat, principal, name)
-    return {"fields": len(fields), "lineage": len(edges)}
+    return CatalogFile(inputs, edges, deprecated)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from catalog.db import repo
 from catalog.domain.intensity import check_intensity
-from catalog.domain.names import check_taxonomy_key
+from catalog.domain.names import check_taxonomy_key, check_text
 from catalog.domain.taxonomy import KINDS, PRIVACY_LEVELS, Taxonomy
 from catalog.errors import BadInput
+from catalog.services import writes
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog, load_taxonomy
 
@@ -23,6 +24,7 @@ def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
     if kind not in KINDS:
         raise BadInput(f"unknown taxonomy kind {kind!r}: use one of {', '.join(KINDS)}")
     check_taxonomy_key(key, f"{kind} key")
+    check_text(description, f"{kind} {key}: description", multiline=True)
     if kind != "category" and sensitivity is not None:
         raise BadInput("sensitivity applies to categories only")
     if kind != "channel" and privacy is not None:
@@ -46,20 +48,9 @@ def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
             description = old.description if description is None else description
         stated = (old.intensity if old is not None else None) if intensity is None else \
             None if intensity == INHERIT else intensity
-        if repo.upsert_taxonomy_entry(conn=txn.conn, kind=kind, key=key,
-                                      sensitivity=sensitivity, privacy=privacy,
-                                      description=description, intensity=stated):
+        after = {"kind": kind, "key": key, "sensitivity": sensitivity, "privacy": privacy,
+                 "description": description, "intensity": stated}
+        if writes.upsert_taxonomy_key(txn, old and writes.taxonomy_row(old), after,
+                                      states_intensity=intensity is not None):
             load_taxonomy(txn.conn)  # validates the whole taxonomy (parents, ranges)
-            txn.taxonomy_changed = True
-            txn.log.append({
-                "action": "upsert_taxonomy_key", "entity": "taxonomy",
-                "before": old and {"kind": kind, "key": key, "sensitivity": old.sensitivity,
-                                   "privacy": old.privacy, "description": old.description,
-                                   "intensity": old.intensity},
-                "after": {"kind": kind, "key": key, "sensitivity": sensitivity,
-                          "privacy": privacy, "description": description,
-                          # Present only when this edit states the intensity: the key's
-                          # intensity is then the admin's, and `catalog init` never fills in
-                          # a default for it (repo.taxonomy_intensity_edits).
-                          **({"intensity": stated} if intensity is not None else {})}})
     return cat.index.taxonomy

@@ -69,12 +69,12 @@ def gaps_page(cat: Catalog, principal: Principal, first: int = 50, after: str | 
     gaps = _gaps_of(cat, snapshot(cat, index))
     start = 0
     if raw is not None:
-        name, newline, purpose = raw.partition("\n")
-        if not newline:
+        name, space, purpose = raw.partition(" ")  # names and keys hold no spaces
+        if not space:
             raise BadInput("invalid cursor: pass the endCursor of the previous page")
         start = bisect_right(gaps, (name, purpose), key=lambda g: (g.field, g.purpose))
     page = gaps[start:start + first]
-    cursor = encode_cursor(f"{page[-1].field}\n{page[-1].purpose}") if page else None
+    cursor = encode_cursor(f"{page[-1].field} {page[-1].purpose}") if page else None
     return page, cursor, start + first < len(gaps)
 
 

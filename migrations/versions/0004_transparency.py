@@ -1,7 +1,7 @@
 """transparency: purpose intensity / category floor, grant benefit, unstatedBenefit rules
 
 Revision ID: 0004_transparency
-Revises: 0001
+Revises: 0003_audit
 Create Date: 2026-12-01 17:30:00
 
 CONTRACT §15. The new columns start NULL: `catalog init` then gives existing taxonomy rows
@@ -16,7 +16,7 @@ import sqlmodel.sql.sqltypes
 
 
 revision: str = '0004_transparency'
-down_revision: Union[str, None] = '0001'
+down_revision: Union[str, None] = '0003_audit'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,6 +1,6 @@
-"""Errors over HTTP (CONTRACT §6): each has extensions.code and a message that says what to
-fix; none changes anything; none shows a stack trace or SQL; a check never errors for unknown
-keys but answers a decision with UNKNOWN_*."""
+"""Errors over HTTP (docs/semantics.md, section 8): each has extensions.code and a message that says
+what to fix; none changes anything; none shows a stack trace or SQL; a check never errors for
+unknown keys but answers a decision with UNKNOWN_*."""
 
 from __future__ import annotations
 

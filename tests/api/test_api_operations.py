@@ -1,4 +1,4 @@
-"""Every CONTRACT §6 operation over HTTP, as an admin, on the demo catalog: what it answers and
+"""Every GraphQL operation over HTTP, as an admin, on the demo catalog: what it answers and
 what it changes. Role and error cases are in test_api_roles.py and test_api_errors.py."""
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ async def test_add_lineage_changes_decisions_downstream(api):
     assert edge == {"upstream": broker, "downstream": score, "transform": "join"}
     after = await api.field(score)
     assert broker in after["upstream"] and score in (await api.field(broker))["downstream"]
-    # An edge change moves both fields' revisions (CONTRACT: "its edges included").
+    # An edge change moves both fields' revisions (docs/semantics.md, section 4).
     assert after["revision"] > before["revision"]
     assert (await api.field(broker))["revision"] == after["revision"]
     d = await api.check(score, "personalization.recommendations", "web",

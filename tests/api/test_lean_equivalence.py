@@ -1,6 +1,9 @@
-"""The lean check path must be indistinguishable from strawberry's execution: generated
-documents (aliases, fragments, variables, repeated fields, typename, errors) run both ways
-and the JSON must be equal."""
+"""The lean check path must be indistinguishable from strawberry's execution, and must not
+drift from the schema: documents generated from the schema itself (every argument of check
+and checkMany, every field of Decision and Reason; aliases, fragments, variables, repeated
+fields, typename, errors) run both ways and the JSON must be equal; and the lean path must
+take every such document, so that a new argument or field fails here until it supports
+it."""
 
 from __future__ import annotations
 
@@ -9,10 +12,22 @@ from pathlib import Path
 
 import orjson
 import pytest
+from graphql import (
+    build_ast_schema,
+    extend_schema,
+    get_named_type,
+    is_non_null_type,
+    is_object_type,
+    parse,
+    print_schema,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.api.app import create_app
+from catalog.api.graphql.documents import Documents, Refused
+from catalog.api.graphql.lean import LeanExecutor
+from catalog.api.graphql.schema import build_schema
 from catalog.services import setup
 from catalog.services.auth import Principal
 from catalog.services.core import Catalog
@@ -24,9 +39,6 @@ FIELDS = ["crm.customers.email", "ml.scores.pregnancy_likelihood",
           "no.such.field", "bad name"]
 PURPOSES = ["marketing.direct", "service", "sharing.partners", "pricing.individual", "nope"]
 CHANNELS = ["email", "sms", "web", "ads", "nowhere"]
-DECISION_LEAVES = ["allowed", "field", "purpose", "channel", "obligations",
-                   "effectiveCategories", "revision", "intensity", "__typename"]
-REASON_LEAVES = ["code", "message", "rule", "path", "__typename"]
 
 
 @pytest.fixture(scope="module")
@@ -41,40 +53,81 @@ def endpoint(tmp_path_factory):
     cat.close()
 
 
+SCHEMA = build_schema()._schema
+QUERY = SCHEMA.query_type
+ROOTS = ("check", "checkMany")
+REVISIONS = [None, 0, 1, 10**6]  # 10**6 is never reached: CONFLICT after revision_wait
+
+# Values for each argument of check / checkMany, by name. The document generator reads the
+# arguments from the schema: an argument missing here fails the test, on purpose, until this
+# table and the lean path (lean.ARGUMENTS) know it.
+ARGUMENT_VALUES = {
+    "field": st.sampled_from(FIELDS),
+    "purpose": st.sampled_from(PURPOSES),
+    "channel": st.sampled_from(CHANNELS),
+    "atLeastRevision": st.sampled_from(REVISIONS),
+    "requests": st.lists(st.fixed_dictionaries({"field": st.sampled_from(FIELDS),
+                                                "purpose": st.sampled_from(PURPOSES),
+                                                "channel": st.sampled_from(CHANNELS)}),
+                         max_size=4),
+}
+# Now and then a variable value graphql-core must refuse or convert, by argument type.
+ODD_VALUES = {"String!": [1, True, None], "Int": [1.0, "1", 2**40],
+              "[CheckInput!]!": [[{"field": 1}], [{"field": "a", "purpose": "b"}], "x"]}
+
+
+def arguments_of(root: str) -> dict:
+    args = QUERY.fields[root].args
+    missing = [a for a in args if a not in ARGUMENT_VALUES]
+    assert not missing, (f"{root}({', '.join(missing)}): new arguments in the schema; teach "
+                         "ARGUMENT_VALUES here and the lean path (lean.ARGUMENTS) about them")
+    return args
+
+
+def literal(value) -> str:
+    """A Python value written as a GraphQL literal."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {literal(v)}" for k, v in value.items()) + "}"
+    return orjson.dumps(value).decode()
+
+
+def object_fields(type_name: str) -> dict:
+    return SCHEMA.type_map[type_name].fields
+
+
+def named(t) -> str:
+    return get_named_type(t).name
+
+
 aliases = st.sampled_from([None, "a", "b", "x1"])
 
 
 @st.composite
-def reason_selection(draw) -> str:
-    leaves = draw(st.lists(st.tuples(aliases, st.sampled_from(REASON_LEAVES)), min_size=1,
-                           max_size=5))
-    return " ".join(f"{a}: {n}" if a else n for a, n in leaves)
-
-
-@st.composite
-def decision_selection(draw) -> tuple[str, bool]:
-    """A selection set body for Decision; True when it uses the named fragment."""
+def selection(draw, type_name: str, depth: int = 0) -> str:
+    """A selection set body for an object type, from the schema's own fields: leaves,
+    sub-selections, aliases, inline fragments; every field of the type can be drawn."""
+    fields = object_fields(type_name)
+    names = [*fields, "__typename"]
     parts = []
-    uses_fragment = False
     for _ in range(draw(st.integers(1, 5))):
-        kind = draw(st.sampled_from(["leaf", "leaf", "reasons", "inline", "spread"]))
+        name = draw(st.sampled_from(names))
         alias = draw(aliases)
-        prefix = f"{alias}: " if alias and kind in ("leaf", "reasons") else ""
-        if kind == "leaf":
-            name = draw(st.sampled_from(DECISION_LEAVES))
-            # An alias may not stand for two different fields: keep aliases per field name.
-            prefix = f"{alias}_{name.strip('_')}: " if alias else ""
-            parts.append(prefix + name)
-        elif kind == "reasons":
-            prefix = f"{alias}_reasons: " if alias else ""
-            parts.append(f"{prefix}reasons {{ {draw(reason_selection())} }}")
-        elif kind == "inline":
-            cond = draw(st.sampled_from(["... on Decision", "..."]))
-            parts.append(f"{cond} {{ {draw(st.sampled_from(DECISION_LEAVES))} }}")
-        else:
-            parts.append("...D")
-            uses_fragment = True
-    return " ".join(parts), uses_fragment
+        # An alias may not stand for two different fields: keep aliases per field name.
+        prefix = f"{alias}_{name.strip('_')}: " if alias else ""
+        sub = ""
+        if name != "__typename" and is_object_type(get_named_type(fields[name].type)):
+            sub = " { " + draw(selection(named(fields[name].type), depth + 1)) + " }"
+        part = prefix + name + sub
+        if draw(st.integers(0, 4)) == 0:
+            part = draw(st.sampled_from([f"... on {type_name}", "..."])) + " { " + part + " }"
+        parts.append(part)
+    return " ".join(parts)
 
 
 @st.composite
@@ -83,68 +136,54 @@ def documents(draw) -> tuple[str, dict]:
     fragment_needed = False
     waited = False
     for i in range(draw(st.integers(1, 3))):
-        body, frag = draw(decision_selection())
-        fragment_needed |= frag
-        # At most one root waits for an unreachable revision: two waits racing in threads
-        # finish in no fixed order, in strawberry itself.
-        at_least = draw(st.sampled_from([None, 0, 1] if waited else [None, 0, 1, 10**6]))
-        waited |= at_least == 10**6
-        use_vars = draw(st.booleans())
-        if draw(st.booleans()):
-            f, p, c = (draw(st.sampled_from(x)) for x in (FIELDS, PURPOSES, CHANNELS))
-            if use_vars:
-                var_defs.append(f"$f{i}: String!, $p{i}: String!, $c{i}: String!")
-                # Now and then a value graphql-core must refuse or convert.
-                odd = draw(st.sampled_from([None, None, None, 1, None, "drop", True]))
-                variables.update({f"f{i}": f, f"p{i}": p, f"c{i}": c})
-                if odd == "drop":
-                    del variables[f"p{i}"]
-                elif odd is not None:
-                    variables[f"c{i}"] = odd
-                args = f"field: $f{i}, purpose: $p{i}, channel: $c{i}"
+        root = draw(st.sampled_from(ROOTS))
+        body = draw(selection(named(QUERY.fields[root].type)))
+        if draw(st.integers(0, 3)) == 0:
+            body += " ...D"
+            fragment_needed = True
+        args = []
+        for name, arg in arguments_of(root).items():
+            required = is_non_null_type(arg.type)
+            if not required and draw(st.booleans()):
+                continue
+            value = draw(ARGUMENT_VALUES[name])
+            if name == "atLeastRevision":
+                # At most one root waits for an unreachable revision: two waits racing in
+                # threads finish in no fixed order, in strawberry itself.
+                if waited and value == 10**6:
+                    value = 1
+                waited |= value == 10**6
+            if draw(st.booleans()):
+                var, kind = f"v{i}_{name}", str(arg.type)
+                var_defs.append(f"${var}: {kind}")
+                odd = draw(st.sampled_from([None] * 6 + ["drop", "odd"]))
+                if odd == "odd" and kind in ODD_VALUES:
+                    value = draw(st.sampled_from(ODD_VALUES[kind]))
+                if odd != "drop":
+                    variables[var] = value
+                args.append(f"{name}: ${var}")
             else:
-                args = f'field: "{f}", purpose: "{p}", channel: "{c}"'
-            if at_least is not None and use_vars and draw(st.booleans()):
-                var_defs.append(f"$r{i}: Int")
-                variables[f"r{i}"] = draw(st.sampled_from([at_least, float(at_least), None,
-                                                           str(at_least), 2**40]))
-                args += f", atLeastRevision: $r{i}"
-            elif at_least is not None:
-                args += f", atLeastRevision: {at_least}"
-            roots.append(f"r{i}: check({args}) {{ {body} }}")
-        else:
-            reqs = [{"field": draw(st.sampled_from(FIELDS)),
-                     "purpose": draw(st.sampled_from(PURPOSES)),
-                     "channel": draw(st.sampled_from(CHANNELS))}
-                    for _ in range(draw(st.integers(0, 4)))]
-            if use_vars:
-                var_defs.append(f"$q{i}: [CheckInput!]!")
-                # Sometimes a wrongly typed variable: both paths must give strawberry's error.
-                variables[f"q{i}"] = reqs if draw(st.integers(0, 9)) else [{"field": 1}]
-                args = f"requests: $q{i}"
-            else:
-                lit = ", ".join(f'{{field: "{r["field"]}", purpose: "{r["purpose"]}", '
-                                f'channel: "{r["channel"]}"}}' for r in reqs)
-                args = f"requests: [{lit}]"
-            if at_least is not None:
-                args += f", atLeastRevision: {at_least}"
-            roots.append(f"r{i}: checkMany({args}) {{ {body} }}")
+                args.append(f"{name}: {literal(value)}")
+        roots.append(f"r{i}: {root}({', '.join(args)}) {{ {body} }}")
     if draw(st.booleans()):
         roots.append("__typename")
     header = f"query Q({', '.join(var_defs)})" if var_defs else "query Q"
     doc = f"{header} {{ {' '.join(roots)} }}"
     if fragment_needed:
-        leaf = draw(st.sampled_from(DECISION_LEAVES))
-        doc += f" fragment D on Decision {{ {leaf} reasons {{ code }} }}"
+        doc += f" fragment D on Decision {{ {draw(selection('Decision'))} }}"
     return doc, variables
 
 
 def run(endpoint, payload, principal, lean):
-    out = asyncio.run(endpoint.execute(payload, principal, lean=lean))
-    return orjson.loads(orjson.dumps(out))
+    return orjson.loads(asyncio.run(endpoint.execute(payload, principal, lean=lean)))
 
 
 PRINCIPALS = [Principal("pipeline"), Principal("owner", "crm."), None]
+
+
+def plan_of(endpoint, query: str, operation: str | None = None):
+    prepared = endpoint.documents.check(query)
+    return None if isinstance(prepared, Refused) else endpoint.lean.plan(prepared, operation)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -152,13 +191,17 @@ PRINCIPALS = [Principal("pipeline"), Principal("owner", "crm."), None]
 @given(doc=documents(), who=st.sampled_from(PRINCIPALS))
 def test_generated_documents_answer_the_same_both_ways(endpoint, doc, who):
     query, variables = doc
+    assert plan_of(endpoint, query) is not None, (
+        "the lean path refuses a document made of the schema's own check/checkMany "
+        f"arguments and Decision fields: teach it what is new (lean.ARGUMENTS, "
+        f"lean_json.DECISION_FIELDS/REASON_FIELDS): {query}")
     payload = {"query": query, "variables": variables}
     assert run(endpoint, payload, who, lean=True) == run(endpoint, payload, who, lean=False)
 
 
 def test_the_lean_path_is_taken_for_plain_checks(endpoint):
-    plan = endpoint.lean.plan('{ check(field: "a.b.c", purpose: "service", channel: "email") '
-                              "{ allowed } }", None)
+    plan = plan_of(endpoint, '{ check(field: "a.b.c", purpose: "service", channel: "email") '
+                             "{ allowed } }")
     assert plan is not None and [r.name for r in plan.roots] == ["check"]
 
 
@@ -168,9 +211,44 @@ def test_the_lean_path_is_taken_for_plain_checks(endpoint):
     'mutation { deprecateField(name: "a.b.c") { name } }',
     '{ check(field: "a.b.c") { allowed } }',
     "{ __schema { queryType { name } } }",
+    'query($f: String! @deprecated) { check(field: $f, purpose: "s", channel: "c") { allowed } }',
 ])
 def test_other_documents_go_to_strawberry(endpoint, query):
-    assert endpoint.lean.plan(query, None) is None
+    assert plan_of(endpoint, query) is None
+
+
+def drifted(sdl_edit=None, extension: str | None = None):
+    """The schema with an argument, field or input field the lean path does not know."""
+    sdl = print_schema(SCHEMA)
+    if sdl_edit:
+        assert sdl_edit[0] in sdl
+        sdl = sdl.replace(*sdl_edit)
+    schema = build_ast_schema(parse(sdl))
+    return extend_schema(schema, parse(extension)) if extension else schema
+
+
+@pytest.mark.parametrize("schema, query", [
+    (drifted(("check(field: String!", "check(asOf: String, field: String!")),
+     '{ check(asOf: "2026-01-01", field: "a.b.c", purpose: "service", channel: "email") '
+     "{ allowed } }"),
+    (drifted(("checkMany(requests: [CheckInput!]!", "checkMany(asOf: String, requests: "
+                                                     "[CheckInput!]!")),
+     '{ checkMany(asOf: "x", requests: []) { allowed } }'),
+    (drifted(extension="extend type Decision { intensity: String }"),
+     '{ check(field: "a.b.c", purpose: "service", channel: "email") { allowed intensity } }'),
+    (drifted(extension="extend type Reason { hint(short: Boolean): String }"),
+     '{ check(field: "a.b.c", purpose: "s", channel: "e") { reasons { hint(short: true) } } }'),
+    (drifted(extension="extend input CheckInput { asOf: String }"),
+     '{ checkMany(requests: []) { allowed } }'),
+    (drifted(extension="directive @audit on FIELD"),
+     '{ check(field: "a.b.c", purpose: "service", channel: "email") @audit { allowed } }'),
+])
+def test_what_the_lean_path_does_not_know_goes_to_strawberry(schema, query):
+    """Plan-time allow-lists: an argument, field, input field or directive the schema gained
+    is never silently ignored by the lean path."""
+    prepared = Documents(schema).check(query)
+    assert not isinstance(prepared, Refused), prepared.errors
+    assert LeanExecutor(schema).plan(prepared, None) is None
 
 
 def test_a_new_plan_never_serves_an_old_plans_json(endpoint):
@@ -180,8 +258,8 @@ def test_a_new_plan_never_serves_an_old_plans_json(endpoint):
 
     from catalog.services.auth import SYSTEM
     ask = '{ check(field: "crm.customers.email", purpose: "service", channel: "email") { %s } }'
-    for selection in ["allowed", "revision", "allowed field", "purpose", "revision allowed"] * 4:
-        endpoint.lean._plans.clear()
+    for selection_ in ["allowed", "revision", "allowed field", "purpose", "revision allowed"] * 4:
+        endpoint.documents.cache.clear()
         gc.collect()
-        out = run(endpoint, {"query": ask % selection}, SYSTEM, lean=True)
-        assert list(out["data"]["check"]) == selection.split()
+        out = run(endpoint, {"query": ask % selection_}, SYSTEM, lean=True)
+        assert list(out["data"]["check"]) == selection_.split()

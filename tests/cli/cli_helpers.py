@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from typer.testing import Result
 
+from catalog.services.core import Catalog
+
+
+def index_of(url: str):
+    """The catalog's index as the database holds it now."""
+    cat = Catalog(database_url=url)
+    try:
+        cat.reload()
+        return cat.index
+    finally:
+        cat.close()
+
 
 def assert_one_line_error(result: Result, *fragments: str) -> str:
     """Exit code 2, exactly one line `error: ...` on stderr, no traceback anywhere."""

@@ -65,7 +65,8 @@ def test_demo_sets_up_prints_how_to_start_and_serves(invoke, tmp_path: Path, ser
     assert principals["owner"].scope == "crm."
 
     assert served == [{"app": "catalog.api.app:app_factory", "factory": True,
-                       "host": "127.0.0.1", "port": 8123, "workers": 1, "env_url": url}]
+                       "host": "127.0.0.1", "port": 8123, "workers": 1, "access_log": False,
+                       "env_url": url}]
 
 
 def test_demo_again_reuses_tokens_and_changes_nothing(invoke, tmp_path: Path):
@@ -111,7 +112,15 @@ def test_serve_passes_the_database_to_workers(invoke, initialized, served):
                     "--database-url", initialized)
     assert result.exit_code == 0, result.output
     assert served == [{"app": "catalog.api.app:app_factory", "factory": True,
-                       "host": "0.0.0.0", "port": 9001, "workers": 3, "env_url": initialized}]
+                       "host": "0.0.0.0", "port": 9001, "workers": 3, "access_log": False,
+                       "env_url": initialized}]
+
+
+def test_serve_access_log_is_off_unless_asked(invoke, initialized, served):
+    """CONTRACT §14: no line per request by default; --access-log turns uvicorn's on."""
+    assert invoke("serve", "--database-url", initialized).exit_code == 0
+    assert invoke("serve", "--access-log", "--database-url", initialized).exit_code == 0
+    assert [call["access_log"] for call in served] == [False, True]
 
 
 def test_serve_checks_the_database_first(invoke, db_url, served):

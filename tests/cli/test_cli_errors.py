@@ -3,16 +3,24 @@ is one line `error: ...` on stderr with exit code 2, never a traceback."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cli_helpers import assert_one_line_error
 from cli_tree import commands, options
 
 from catalog.services.setup import SEEDS
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openlineage"
+
 # One way to run each command, given everything but the database.
 INVOCATIONS = {
+    "apply": ["apply", str(SEEDS / "demo" / "catalog.yaml")],
     "check": ["check", "crm.customers.email", "service", "email"],
     "demo": ["demo", "--no-serve"],
+    "export": ["export"],
+    "ingest openlineage": ["ingest", "openlineage", str(FIXTURES / "spark_join_filter.json")],
+    "ingest schema": ["ingest", "schema", "sqlite:///no-such-source.db"],
     "init": ["init"],
     "notice": ["notice"],
     "seed": ["seed", str(SEEDS / "demo" / "catalog.yaml")],
@@ -20,6 +28,7 @@ INVOCATIONS = {
     "token create": ["token", "create", "--role", "admin"],
     "token list": ["token", "list"],
     "token revoke": ["token", "revoke", "1"],
+    "verify": ["verify", str(SEEDS / "demo" / "uses.yaml")],
 }
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 

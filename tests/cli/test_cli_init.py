@@ -26,10 +26,10 @@ def test_init_twice_second_changes_nothing(invoke, database_url):
     first = invoke("init", "--database-url", database_url)
     assert first.exit_code == 0, first.output
     assert "schema: created at version" in first.stdout
-    assert "default taxonomy: 60 keys added" in first.stdout
-    assert "default rules: 7 rules added" in first.stdout
+    assert "default taxonomy: 61 keys added" in first.stdout
+    assert "default rules: 8 rules added" in first.stdout
     state = catalog_state(database_url)
-    assert state[3] == 7
+    assert state[3] == 8
 
     second = invoke("init", "--database-url", database_url)
     assert second.exit_code == 0, second.output

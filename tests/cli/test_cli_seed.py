@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, index_of
 
-from catalog.services.core import Catalog
 from catalog.services.setup import SEEDS
 
 DEMO = SEEDS / "demo" / "catalog.yaml"
-
-
-def index_of(url: str):
-    cat = Catalog(database_url=url)
-    try:
-        cat.reload()
-        return cat.index
-    finally:
-        cat.close()
 
 
 def test_seed_loads_the_demo_catalog(invoke, initialized):
@@ -65,7 +55,7 @@ def test_unknown_kind_of_file(invoke, initialized, tmp_path: Path):
 
 def test_missing_and_invalid_files(invoke, initialized, tmp_path: Path):
     assert_one_line_error(invoke("seed", tmp_path / "nope.yaml", "--database-url", initialized),
-                          "no such seed file")
+                          "no such file")
     bad = tmp_path / "bad.yaml"
     bad.write_text("fields: [\n")
     assert_one_line_error(invoke("seed", bad, "--database-url", initialized), "not valid YAML")

@@ -163,7 +163,7 @@ def test_concurrent_init_on_an_empty_database(database_url, fresh_description):
         assert workers.step(expect_json=False) == ["ready"] * 2
         results = workers.step("go")
         workers.finish()
-    assert sorted(r["rules"] for r in results) == [0, 7]
-    assert sorted(r["taxonomy"] for r in results) == [0, 60]
+    assert sorted(r["rules"] for r in results) == [0, 8]
+    assert sorted(r["taxonomy"] for r in results) == [0, 61]
     described = fresh_description(database_url)
-    assert described["revision"] == 2 and len(described["rules"]) == 7
+    assert described["revision"] == 1 and len(described["rules"]) == 8  # one commit

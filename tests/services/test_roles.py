@@ -1,5 +1,5 @@
-"""Who may do what (CONTRACT §7), enforced by the services: a role acting outside its rights
-gets Forbidden and changes nothing."""
+"""Who may do what (docs/semantics.md, section 5), enforced by the services: a role acting outside
+its rights gets Forbidden and changes nothing."""
 
 from __future__ import annotations
 
@@ -136,5 +136,6 @@ def test_reviewer_manages_rules(catalog, two_fields, reviewer, pipeline):
     assert policy.delete_rule(catalog, reviewer, "breaking-bonds") is True
     assert {r.key for r in policy.list_rules(catalog, reviewer)} == {
         "boudoir-topics", "sensitive-data-private-channels", "digging-too-deep",
-        "digging-too-deep-cross-site", "helicoptering", "surveillance-pricing"}
+        "digging-too-deep-cross-site", "helicoptering", "surveillance-pricing",
+        "unclassified-data"}
     assert catalog.index.get(CRM).revision == fields_revision  # rules are not fields

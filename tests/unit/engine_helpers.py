@@ -27,6 +27,7 @@ RULE_KEYS = (
     "helicoptering",
     "surveillance-pricing",
     "breaking-bonds",
+    "unclassified-data",  # CONTRACT §11
 )
 TOP_PURPOSES = ("analytics", "marketing", "personalization", "pricing", "service", "sharing")
 CONSENT = "CONSENT_REQUIRED"

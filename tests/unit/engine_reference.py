@@ -1,4 +1,5 @@
-"""A brute-force reference implementation of CONTRACT §5, written from the contract text alone.
+"""A brute-force reference implementation of docs/semantics.md, section 3, written from
+docs/semantics.md alone.
 
 It shares nothing with catalog.domain but the plain records (FieldRecord, Grant): key
 coverage, sensitivity inheritance, rule matching, governing grants, ancestors and paths are all

@@ -1,4 +1,5 @@
-"""CONTRACT §4: each of the seven default rules fires, and a near miss where it does not.
+"""docs/semantics.md, section 2: each of the seven default rules fires, and a near miss where it
+does not.
 
 Every field here grants every purpose on every channel, so whatever denies is a rule."""
 
@@ -25,7 +26,7 @@ def one(make_index):
     return make
 
 
-def test_seed_rules_are_the_seven_of_the_contract(rules):
+def test_seed_rules_are_those_of_the_contract(rules):
     assert sorted(r.key for r in rules) == sorted(RULE_KEYS)
     effects = {r.key: r.effect for r in rules}
     assert effects.pop("breaking-bonds") == "REQUIRE_CONSENT"

@@ -1,5 +1,6 @@
-"""CONTRACT §2 and §5 steps 3, 4 and 6: hierarchical coverage of purposes and channels, the
-most specific grant governs (on the field and on its ancestors), consent obligations."""
+"""docs/semantics.md, sections 1 and 3 (steps 3, 4 and 6): hierarchical coverage of purposes and
+channels, the most specific grant governs (on the field and on its ancestors), consent
+obligations."""
 
 from __future__ import annotations
 

@@ -30,7 +30,8 @@ DEFAULT_PURPOSES = {
     "sharing.sale": "surveillance",
 }
 FLOORED = {"tracking.cross_site", "tracking.location.precise", "social.religion",
-           "social.political", "external.health", "external.biometric", "internal.beliefs"}
+           "social.political", "external.health", "external.biometric", "internal.beliefs",
+           "unclassified"}
 
 
 def field(name: str, category: str, *grants) -> FieldRecord:

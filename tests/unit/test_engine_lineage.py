@@ -1,5 +1,5 @@
-"""CONTRACT §5 steps 4-5 on larger graphs (chain, diamond, fan-in), the DAG guard (cycles,
-self-loops, unknown fields, batches) and lineage() traversal."""
+"""docs/semantics.md, section 3 (steps 4-5) on larger graphs (chain, diamond, fan-in), the DAG guard
+(cycles, self-loops, unknown fields, batches) and lineage() traversal."""
 
 from __future__ import annotations
 

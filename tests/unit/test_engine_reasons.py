@@ -1,4 +1,5 @@
-"""CONTRACT §5: every reason code, fail-closed unknown names, no short-circuit, reason order."""
+"""docs/semantics.md, section 3: every reason code, fail-closed unknown names, no short-circuit,
+reason order."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ response reads (one revision per response)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -16,6 +17,7 @@ from catalog.services.core import Catalog
 class Context:
     catalog: Catalog
     principal: Principal | None
+    document: Any = None  # the parsed, validated DocumentNode, when the endpoint prepared it
     _index: CatalogIndex | None = None
 
     @property
@@ -27,6 +29,14 @@ class Context:
             self.catalog.fresh()
             self._index = self.catalog.index
         return self._index
+
+    def cover(self, records) -> None:
+        """Read a snapshot that holds records from now on. A `fields` page may name fields
+        committed after the pinned snapshot (it never skips one), and their lineage must come
+        from a snapshot that has them."""
+        index = self.index
+        if any(index.get(r.name) is None or r.revision > index.revision for r in records):
+            self._index = self.catalog.index
 
     async def write(self, fn, *args, **kwargs):
         """Run a mutation's service call off the loop; what the response reads after it is

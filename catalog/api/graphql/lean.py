@@ -1,61 +1,69 @@
 """The lean path for pipelines' check and checkMany.
 
 Strawberry resolves every field of every Decision through its machinery; for a checkMany of
-1,000 that is most of the request's time. Here a document whose operation selects only
-`check`, `checkMany` and `__typename` is compiled once into a plan (which response key takes
-which value), and a request runs the plan: coerce variables, call the same services, write
-the selected keys. Everything else goes to strawberry.
+1,000 that is most of the request's time. Here an operation that selects only `check`,
+`checkMany` and `__typename` is compiled once into a plan (which response key takes which
+value, written how), and a request runs the plan: take the variables, call the same services
+(catalog/services/checks.py), write the answer's bytes.
 
-It must be indistinguishable from GraphQL execution: documents are parsed and validated by
-graphql-core with the same rules as the schema; variables and arguments are coerced by
-graphql-core's own functions; any document, variable or argument problem is left to
-strawberry so the errors are its errors. tests/api/test_lean_equivalence.py runs generated
-documents both ways and compares the JSON.
+It must be indistinguishable from GraphQL execution, and it must not drift from the schema:
+- documents reach it parsed and validated by the same rules as strawberry's
+  (documents.py); variables and arguments that are not plainly what they claim are coerced by
+  graphql-core's own functions, and any problem is left to strawberry, so the errors are its;
+- every argument, field and directive it meets is checked against the allow-lists here and in
+  lean_json.py at plan time; anything else (an argument added to the schema, a directive)
+  hands the document to strawberry. tests/api/test_lean_equivalence.py generates documents
+  from the schema itself, so a new argument or Decision field fails it until this path
+  supports it.
+
+Why a parallel executor rather than strawberry's `execution_context_class` hook: that hook
+runs inside strawberry's `Schema.execute`, after its per-request setup (execution context,
+extension runners, result conversion) that costs more than this whole path for a single
+check; the speed comes from not entering it. The hook would save no code either: the plan,
+the allow-lists and the serializers are the same.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    parse,
-    specified_rules,
-    validate,
+    Undefined,
+    VariableNode,
+    value_from_ast,
 )
-from graphql.execution.get_variable_signature import get_variable_signature
 from graphql.execution.values import (
     VariableValues,
-    VariableValueSource,
     get_argument_values,
     get_variable_values,
 )
 from graphql.language import print_ast
 
 from catalog.api.graphql.context import off_loop
+from catalog.api.graphql.documents import Prepared
 from catalog.api.graphql.errors import shape
-from catalog.api.graphql.limits import LimitsRule
-from catalog.api.graphql.schema import MAX_TOKENS
-from catalog.domain.decision import Decision
+from catalog.api.graphql.lean_json import NotLean, Selection, collect, decision_selection
 from catalog.services import checks
 
 NOT_LEAN = None
-CACHE_SIZE = 10_000  # plans of distinct documents; pipelines mostly reuse one with variables
+# The arguments this path reads, per root field; and CheckInput's fields. Anything else in a
+# document, or in CheckInput's definition, sends the document to strawberry.
+ARGUMENTS = {"check": frozenset(("field", "purpose", "channel", "atLeastRevision")),
+             "checkMany": frozenset(("requests", "atLeastRevision"))}
+CHECK_INPUT_FIELDS = ("field", "purpose", "channel")
 
-Serializer = Callable[[Any], Any]
+Recipe = tuple[tuple[str, str | None, Any], ...]  # (argument, variable or None, value/default)
 
 
 @dataclass(frozen=True)
@@ -63,45 +71,42 @@ class Root:
     key: str
     name: str  # check | checkMany | __typename
     node: FieldNode  # the first node, for arguments and error locations
-    serialize: Serializer | None  # Decision -> dict
-    args: dict | None  # coerced already when the operation has no variables
+    head: bytes  # '"key":'
+    selection: Selection | None
+    recipe: Recipe | None  # how to take the arguments; None: graphql-core coerces them
 
 
 @dataclass(frozen=True)
 class Plan:
     operation: OperationDefinitionNode
     roots: tuple[Root, ...]
-    # (name, type) of each variable when all are of the plain types _plain_value knows and
+    # (name, type) of each variable when all are of the plain types _plain_values knows and
     # none has a default; None otherwise (graphql-core coerces them).
-    plain_variables: tuple[tuple[str, str, Any], ...] | None = None
+    plain_variables: tuple[tuple[str, str], ...] | None = None
 
 
 class LeanExecutor:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
-        self.rules = [*specified_rules, LimitsRule]
-        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        check_input = schema.type_map.get("CheckInput")
+        # CheckInput with a field this path does not read: checkMany goes to strawberry.
+        self.many_ok = check_input is not None and \
+            tuple(check_input.fields) == CHECK_INPUT_FIELDS
 
     # -- planning ------------------------------------------------------------------------
-    def plan(self, query: str, operation_name: str | None) -> Plan | None:
-        key = (query, operation_name)
+    def plan(self, prepared: Prepared, operation_name: str | None) -> Plan | None:
+        """The plan of a validated document's operation (kept on the document), or None."""
         try:
-            return self._plans[key]
+            return prepared.plans[operation_name]
         except KeyError:
             pass
-        plan = self._compile(query, operation_name)
-        if len(self._plans) >= CACHE_SIZE:
-            self._plans.clear()
-        self._plans[key] = plan
+        plan = self._compile(prepared, operation_name)
+        if plan is not None or _operation(prepared.document, operation_name) is not None:
+            prepared.plans[operation_name] = plan  # bounded: names of its operations
         return plan
 
-    def _compile(self, query: str, operation_name: str | None) -> Plan | None:
-        try:
-            document = parse(query, max_tokens=MAX_TOKENS)
-        except GraphQLError:
-            return NOT_LEAN
-        if validate(self.schema, document, self.rules):
-            return NOT_LEAN
+    def _compile(self, prepared: Prepared, operation_name: str | None) -> Plan | None:
+        document = prepared.document
         operation = _operation(document, operation_name)
         if operation is None or operation.operation != OperationType.QUERY:
             return NOT_LEAN
@@ -113,117 +118,174 @@ class LeanExecutor:
         query_type = self.schema.query_type
         for key, nodes in collect(operation.selection_set, "Query", fragments).items():
             name = nodes[0].name.value
+            head = orjson.dumps(key) + b":"
             if name == "__typename":
-                roots.append(Root(key, name, nodes[0], None, None))
+                roots.append(Root(key, name, nodes[0], head, None, ()))
                 continue
-            if name not in ("check", "checkMany"):
+            if name not in ARGUMENTS or (name == "checkMany" and not self.many_ok):
+                return NOT_LEAN
+            if any(a.name.value not in ARGUMENTS[name] for n in nodes for a in n.arguments):
                 return NOT_LEAN
             try:
-                serialize = _decision_serializer(nodes, fragments)
-            except KeyError:  # a field this path does not know: strawberry answers
+                selection = decision_selection(nodes, fragments)
+            except NotLean:
                 return NOT_LEAN
-            args = None
-            if not operation.variable_definitions:
-                try:
-                    args = get_argument_values(query_type.fields[name], nodes[0], {})
-                except GraphQLError:
-                    return NOT_LEAN
-            roots.append(Root(key, name, nodes[0], serialize, args))
-        return Plan(operation, tuple(roots), _plain_variables(self.schema, operation))
+            recipe = _recipe(query_type.fields[name], nodes[0])
+            roots.append(Root(key, name, nodes[0], head, selection, recipe))
+        return Plan(operation, tuple(roots), _plain_variables(operation))
 
     # -- running -------------------------------------------------------------------------
-    async def execute(self, plan: Plan, variables: dict | None, catalog, principal) -> dict | None:
+    async def execute(self, plan: Plan, variables: dict | None, catalog,
+                      principal) -> bytes | None:
         """The response body, or None to let strawberry answer (variable/argument errors)."""
         op = plan.operation
         coerced: dict = {}
+        slow: VariableValues | None = None
         if op.variable_definitions:
-            coerced = _plain_values(plan.plain_variables, variables)
-            if coerced is None:
-                coerced = get_variable_values(self.schema, op.variable_definitions,
-                                              variables or {})
-                if isinstance(coerced, list):
+            plain = _plain_values(plan.plain_variables, variables)
+            if plain is None:
+                slow = get_variable_values(self.schema, op.variable_definitions,
+                                           variables or {})
+                if isinstance(slow, list):
                     return NOT_LEAN
-        data: dict | None = {}
-        errors: list[dict] = []
-        query_type = self.schema.query_type
+            else:
+                coerced = plain
+        snap = _Snapshot()
+        parts = [b'{"data":{']  # one join makes the answer
         for root in plan.roots:
+            if len(parts) > 1:
+                parts.append(b",")
+            parts.append(root.head)
             if root.name == "__typename":
-                if data is not None:
-                    data[root.key] = "Query"
+                parts.append(b'"Query"')
                 continue
-            args = root.args
-            if args is None:
+            if root.recipe is not None and slow is None:
+                args = _apply(root.recipe, coerced)
+            else:
                 try:
-                    args = get_argument_values(query_type.fields[root.name], root.node, coerced)
+                    args = get_argument_values(self.schema.query_type.fields[root.name],
+                                               root.node, slow)
                 except GraphQLError:
                     return NOT_LEAN
             try:
-                value = await _run(root.name, args, catalog, principal)
+                value = await _run(root.name, args, catalog, principal, snap)
             except Exception as exc:  # shape() masks all but CatalogErrors as INTERNAL
                 err = GraphQLError(str(exc), nodes=[root.node], path=[root.key],
                                    original_error=exc)
-                errors.append(shape(err).formatted)
                 # The root fields are non-null: an error nulls all of data, and graphql-core
                 # reports only the first one.
-                data = None
-                break
-            if data is not None:
-                ser = root.serialize
-                data[root.key] = ser(value) if root.name == "check" else [ser(d) for d in value]
-        out: dict = {"data": data}
-        if errors:
-            out["errors"] = errors
-        return out
+                return orjson.dumps({"data": None, "errors": [shape(err).formatted]})
+            if root.name == "check":
+                parts.append(root.selection.one(value))
+            else:
+                parts += (b"[", root.selection.many(value), b"]")
+        parts.append(b"}}")
+        return b"".join(parts)
 
 
-async def _run(name: str, args: dict, catalog, principal):
+_TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)
+
+
+class _Snapshot:
+    """The index snapshot a response reads, pinned by its first root (as the GraphQL
+    context pins it for strawberry's resolvers): one revision per response."""
+
+    __slots__ = ("index",)
+
+    def __init__(self) -> None:
+        self.index = None
+
+    def get(self, catalog):
+        if self.index is None:
+            catalog.fresh()
+            self.index = catalog.index
+        return self.index
+
+
+async def _run(name: str, args: dict, catalog, principal, snap: _Snapshot):
+    """The root's value, as Query.check / Query.check_many (query.py) compute it."""
     at_least = args.get("atLeastRevision")
-    wait = at_least is not None and catalog.index.revision < at_least
     if name == "check":
         checks.precheck(principal)
         call = (checks.check, catalog, principal, args["field"], args["purpose"],
                 args["channel"], at_least)
     else:
-        reqs = [(r["field"], r["purpose"], r["channel"]) for r in args["requests"]]
+        reqs = args["requests"]
+        if type(reqs) is not _Triples:
+            reqs = list(map(_TRIPLE, reqs))
         checks.precheck(principal, reqs)
         call = (checks.check_many, catalog, principal, reqs, at_least)
-    return await off_loop(*call) if wait else call[0](*call[1:])
+    if at_least is not None and snap.get(catalog).revision < at_least:
+        return await off_loop(*call)  # waits for the revision, off the event loop
+    return call[0](*call[1:], index=snap.get(catalog))
+
+
+class _Triples(list):
+    """Check requests already taken apart into (field, purpose, channel) by _plain_values."""
+
+
+def _recipe(field_def, node: FieldNode) -> Recipe | None:
+    """How to take each argument: from a variable (by name), or a constant coerced now.
+    None when an argument is a literal holding variables (graphql-core coerces those)."""
+    given = {a.name.value: a.value for a in node.arguments}
+    out = []
+    for name, arg in field_def.args.items():
+        value = given.get(name)
+        if value is None:
+            if arg.default_value is not Undefined:
+                out.append((name, None, arg.default_value))
+        elif isinstance(value, VariableNode):
+            out.append((name, value.name.value, arg.default_value))
+        else:
+            const = value_from_ast(value, arg.type)
+            if const is Undefined:
+                return None
+            out.append((name, None, const))
+    return tuple(out)
+
+
+def _apply(recipe: Recipe, coerced: dict) -> dict:
+    args = {}
+    for name, variable, value in recipe:
+        if variable is None:
+            args[name] = value
+        elif variable in coerced:
+            args[name] = coerced[variable]
+        elif value is not Undefined:
+            args[name] = value
+    return args
 
 
 _PLAIN_TYPES = ("String!", "String", "Int", "Int!", "[CheckInput!]!", "[CheckInput!]")
-_CHECK_KEYS = frozenset(("field", "purpose", "channel"))
 _INT_RANGE = range(-2**31, 2**31)
 
 
-def _plain_variables(schema: GraphQLSchema,
-                     op: OperationDefinitionNode) -> tuple[tuple[str, str, Any], ...] | None:
+def _plain_variables(op: OperationDefinitionNode) -> tuple[tuple[str, str], ...] | None:
     out = []
     for v in op.variable_definitions or ():
         kind = print_ast(v.type)
         if kind not in _PLAIN_TYPES or v.default_value is not None or v.directives:
             return None
-        out.append((v.variable.name.value, kind, get_variable_signature(schema, v)))
+        out.append((v.variable.name.value, kind))
     return tuple(out)
 
 
-def _plain_values(plain: tuple[tuple[str, str, Any], ...] | None,
-                  given: dict | None) -> VariableValues | None:
+def _plain_values(plain: tuple[tuple[str, str], ...] | None,
+                  given: dict | None) -> dict | None:
     """Variables that graphql-core would coerce to themselves (strings that are strings, ints
     in range, check inputs with exactly their three string keys), as they are: its coercion
-    costs ~20 ms for 1,000 check inputs. None when anything is off or unusual: then
-    graphql-core coerces, and reports errors in its words."""
+    costs ~20 ms for 1,000 check inputs. Check inputs come back taken apart into triples.
+    None when anything is off or unusual: then graphql-core coerces, and reports errors in
+    its words."""
     if plain is None:
         return None
     given = given or {}
     out = {}
-    sources = {}
-    for name, kind, signature in plain:
+    for name, kind in plain:
         if name not in given:
             if kind.endswith("!"):
                 return None
-            sources[name] = VariableValueSource(signature)
             continue
-        sources[name] = VariableValueSource(signature, given[name])
         value = given[name]
         if value is None:
             if kind.endswith("!"):
@@ -234,15 +296,30 @@ def _plain_values(plain: tuple[tuple[str, str, Any], ...] | None,
         elif kind.startswith("Int"):
             if type(value) is not int or value not in _INT_RANGE:
                 return None
-        elif type(value) is not list or not all(
-                type(item) is dict and item.keys() == _CHECK_KEYS
-                and all(type(x) is str for x in item.values()) for item in value):
-            return None
+        else:
+            value = _triples(value)
+            if value is None:
+                return None
         out[name] = value
-    return VariableValues(sources, out)
+    return out
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+def _triples(value) -> _Triples | None:
+    """[{field, purpose, channel}, ...] with string values and no other keys, as triples; in C
+    loops (itemgetter, len, join): a Python loop per item was most of a checkMany's time."""
+    if type(value) is not list:
+        return None
+    try:
+        out = _Triples(map(_TRIPLE, value))  # TypeError for anything but a dict
+        if sum(map(len, value)) != 3 * len(out):  # each has the three keys: no other key
+            return None
+        "".join(map("".join, out))  # TypeError unless every value is a string
+    except (KeyError, TypeError):
+        return None
+    return out
+
+
+def _operation(document, name: str | None) -> OperationDefinitionNode | None:
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return ops[0] if len(ops) == 1 else None
@@ -250,8 +327,8 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
 
 
 def _has_directives(operation: OperationDefinitionNode, fragments: dict) -> bool:
-    """Any directive anywhere (@skip, @include...): leave such documents to strawberry."""
-    if operation.directives:
+    """Any directive anywhere (@skip, @include, or one added later): strawberry answers."""
+    if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
         return True
     seen: set[str] = set()
     stack: list[SelectionSetNode | None] = [operation.selection_set]
@@ -272,111 +349,3 @@ def _has_directives(operation: OperationDefinitionNode, fragments: dict) -> bool
             else:
                 stack.append(s.selection_set)
     return False
-
-
-def collect(selection_set: SelectionSetNode, type_name: str,
-            fragments: dict) -> dict[str, list[FieldNode]]:
-    """GraphQL's CollectFields for a concrete object type: response key -> its field nodes,
-    in document order."""
-    out: dict[str, list[FieldNode]] = {}
-
-    def walk(sel: SelectionSetNode, seen: set[str]) -> None:
-        for s in sel.selections:
-            if isinstance(s, FieldNode):
-                key = s.alias.value if s.alias else s.name.value
-                out.setdefault(key, []).append(s)
-            elif isinstance(s, InlineFragmentNode):
-                if s.type_condition is None or s.type_condition.name.value == type_name:
-                    walk(s.selection_set, seen)
-            elif isinstance(s, FragmentSpreadNode):
-                name = s.name.value
-                frag = fragments.get(name)
-                if name in seen or frag is None or frag.type_condition.name.value != type_name:
-                    continue
-                seen.add(name)
-                walk(frag.selection_set, seen)
-
-    walk(selection_set, set())
-    return out
-
-
-def _sub(nodes: list[FieldNode], type_name: str, fragments: dict) -> dict[str, list[FieldNode]]:
-    merged: dict[str, list[FieldNode]] = {}
-    for node in nodes:
-        if node.selection_set is not None:
-            for key, more in collect(node.selection_set, type_name, fragments).items():
-                merged.setdefault(key, []).extend(more)
-    return merged
-
-
-_REASON_GETTERS: dict[str, Callable[[Any], Any]] = {
-    "code": lambda r: r.code,  # a StrEnum: serialized as its value
-    "message": lambda r: r.message,
-    "rule": lambda r: r.rule,
-    "path": lambda r: list(r.path) if r.path is not None else None,
-    "__typename": lambda r: "Reason",
-}
-
-
-def _reason_serializer(nodes: list[FieldNode], fragments: dict) -> Serializer:
-    getters = [(key, _REASON_GETTERS[more[0].name.value])
-               for key, more in _sub(nodes, "Reason", fragments).items()]
-    return lambda r: {key: get(r) for key, get in getters}
-
-
-# Serialized decisions, reused while the index keeps handing out the same Decision object:
-# (serializer number, decision id) -> (decision, JSON fragment). Holding the decision keeps
-# its id from being reused by another object.
-_MEMO: dict[tuple[int, int], tuple[Decision, orjson.Fragment]] = {}
-_MEMO_SIZE = 50_000
-
-
-_SERIALIZER_IDS = itertools.count()
-
-
-def _memoized(build: Serializer) -> Serializer:
-    # A number never reused (an id() would be, once a dropped plan's serializer is freed,
-    # and a new plan would then be served another selection's JSON).
-    key0 = next(_SERIALIZER_IDS)
-
-    def serialize(d: Decision):
-        key = (key0, id(d))
-        hit = _MEMO.get(key)
-        if hit is not None and hit[0] is d:
-            return hit[1]
-        fragment = orjson.Fragment(orjson.dumps(build(d)))
-        if len(_MEMO) >= _MEMO_SIZE:
-            _MEMO.clear()
-        _MEMO[key] = (d, fragment)
-        return fragment
-
-    return serialize
-
-
-def _decision_serializer(nodes: list[FieldNode], fragments: dict) -> Serializer:
-    return _memoized(_decision_builder(nodes, fragments))
-
-
-def _decision_builder(nodes: list[FieldNode], fragments: dict) -> Serializer:
-    getters: list[tuple[str, Callable[[Decision], Any]]] = []
-    for key, more in _sub(nodes, "Decision", fragments).items():
-        name = more[0].name.value
-        if name == "reasons":
-            ser = _reason_serializer(more, fragments)
-            getters.append((key, lambda d, ser=ser: [ser(r) for r in d.reasons]))
-        else:
-            getters.append((key, _DECISION_GETTERS[name]))
-    return lambda d: {key: get(d) for key, get in getters}
-
-
-_DECISION_GETTERS: dict[str, Callable[[Decision], Any]] = {
-    "allowed": lambda d: d.allowed,
-    "field": lambda d: d.field,
-    "purpose": lambda d: d.purpose,
-    "channel": lambda d: d.channel,
-    "obligations": lambda d: list(d.obligations),
-    "effectiveCategories": lambda d: list(d.effective_categories),
-    "revision": lambda d: d.revision,
-    "intensity": lambda d: d.intensity,
-    "__typename": lambda d: "Decision",
-}

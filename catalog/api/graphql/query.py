@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from catalog.api.graphql import audit
 from catalog.api.graphql import types as t
 from catalog.api.graphql.context import off_loop
 from catalog.api.graphql.transparency import TransparencyGap, TransparencyGapConnection
@@ -20,22 +21,25 @@ def _needs_wait(info: Info, at_least: int | None) -> bool:
 class Query:
     @strawberry.field(description="May field be used for purpose in channel? With its proof.")
     async def check(self, info: Info, field: str, purpose: str, channel: str,
-                    at_least_revision: int | None = None) -> t.Decision:
+                    at_least_revision: int | None = None,
+                    as_of: audit.AsOf | None = None) -> t.Decision:
         ctx = info.context
-        args = (ctx.catalog, ctx.principal, field, purpose, channel, at_least_revision)
+        args = (ctx.catalog, ctx.principal, field, purpose, channel, at_least_revision,
+                as_of and as_of.value())
         checks.precheck(ctx.principal)
-        if _needs_wait(info, at_least_revision):
+        if as_of is not None or _needs_wait(info, at_least_revision):
             return t.Decision.of(await off_loop(checks.check, *args))
         return t.Decision.of(checks.check(*args, index=ctx.index))
 
     @strawberry.field(description="Many checks at once (up to 10,000), in request order.")
     async def check_many(self, info: Info, requests: list[t.CheckInput],
-                         at_least_revision: int | None = None) -> list[t.Decision]:
+                         at_least_revision: int | None = None,
+                         as_of: audit.AsOf | None = None) -> list[t.Decision]:
         ctx = info.context
         reqs = [(r.field, r.purpose, r.channel) for r in requests]
-        args = (ctx.catalog, ctx.principal, reqs, at_least_revision)
+        args = (ctx.catalog, ctx.principal, reqs, at_least_revision, as_of and as_of.value())
         checks.precheck(ctx.principal, reqs)
-        if _needs_wait(info, at_least_revision):
+        if as_of is not None or _needs_wait(info, at_least_revision):
             out = await off_loop(checks.check_many, *args)
         else:
             out = checks.check_many(*args, index=ctx.index)
@@ -56,15 +60,18 @@ class Query:
                                  index=ctx.index)
         return t.Lineage.of(result, ctx.index)
 
-    @strawberry.field(description="Fields by filters (keys cover keys below them), by name.")
+    @strawberry.field(description="Fields by filters, by name (docs/semantics.md, section 6).")
     async def fields(self, info: Info, category: str | None = None,
-                     purpose: str | None = None, source: str | None = None,
+                     purpose: t.PurposeFilter = None, source: str | None = None,
                      owner: str | None = None, name_prefix: str | None = None,
-                     first: int = 50, after: str | None = None) -> t.FieldConnection:
+                     first: int = 50, after: str | None = None,
+                     permitted_for: t.PermittedForFilter = None) -> t.FieldConnection:
+        ctx = info.context
         records, cursor, more = await off_loop(
-            browse.fields_page, info.context.catalog, info.context.principal,
-            category=category, purpose=purpose, source=source, owner=owner,
-            prefix=name_prefix, first=first, after=after)
+            browse.fields_page, ctx.catalog, ctx.principal, category=category, purpose=purpose,
+            source=source, owner=owner, prefix=name_prefix, first=first, after=after,
+            permitted_for=permitted_for, index=ctx.index)
+        ctx.cover(records)
         return t.FieldConnection(nodes=[t.Field.of(r) for r in records],
                                  page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
 
@@ -86,7 +93,7 @@ class Query:
 
     @strawberry.field
     def taxonomy(self, info: Info) -> t.Taxonomy:
-        require(info.context.principal, "read")
+        require(info.context.principal, "read", asked="query taxonomy")
         return t.Taxonomy.of(info.context.index.taxonomy)
 
     @strawberry.field
@@ -96,7 +103,7 @@ class Query:
 
     @strawberry.field(description="The catalog revision this worker's index reflects.")
     def revision(self, info: Info) -> int:
-        require(info.context.principal, "read")
+        require(info.context.principal, "read", asked="query revision")
         return info.context.index.revision
 
     @strawberry.field(description="Grants of relationship or surveillance intensity that "
@@ -118,3 +125,16 @@ class Query:
         rows = await off_loop(list_tokens, info.context.catalog, info.context.principal)
         return [t.Token(id=r.id, role=r.role, scope=r.scope, name=r.name,
                         created_at=r.created_at, revoked_at=r.revoked_at) for r in rows]
+
+    # Time and audit (CONTRACT §9, §10): resolvers in audit.py.
+    changes: list[t.ChangeEntry] = strawberry.field(
+        resolver=audit.changes, description="Every committed change after a revision, oldest "
+        "first; first 1-1,000, a page never splits a revision.")
+    simulate: audit.Simulation = strawberry.field(
+        resolver=audit.simulate_, description="What-if: the decisions that would flip.")
+    decision_log: audit.DecisionLogConnection = strawberry.field(
+        resolver=audit.decision_log, description="Decision counts per minute, caller and "
+        "cell; newest minute first (reviewers, admins).")
+    overcrowding: list[audit.CrowdingRow] = strawberry.field(
+        resolver=audit.overcrowding, description="Per channel and marketing purpose: distinct "
+        "callers and decisions in a period, most crowded first (reviewers, admins).")

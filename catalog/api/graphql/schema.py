@@ -1,4 +1,6 @@
-"""The strawberry schema, with document caches and limits."""
+"""The strawberry schema, with the document limits. The HTTP endpoint hands it documents
+already parsed and validated (catalog/api/graphql/documents.py); a direct `execute` parses
+and validates itself, caching nothing."""
 
 from __future__ import annotations
 
@@ -12,19 +14,15 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
 )
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
+from catalog.api.graphql.documents import MAX_TOKENS, PreparedDocument
 from catalog.api.graphql.limits import LimitsRule
 from catalog.api.graphql.mutation import Mutation
 from catalog.api.graphql.query import Query
 from catalog.errors import CatalogError
-
-# A 10,000-item checkMany written inline is about 100,000 tokens.
-MAX_TOKENS = 250_000
 
 
 class CatalogSchema(strawberry.Schema):
@@ -34,7 +32,8 @@ class CatalogSchema(strawberry.Schema):
         return None
 
     async def execute(self, query, *args, **kwargs) -> ExecutionResult:
-        if kwargs.get("operation_name") is None and _operations(query) > 1:
+        if kwargs.get("operation_name") is None and \
+                _operations(query, kwargs.get("context_value")) > 1:
             # The spec requires an error here; strawberry would run the first operation.
             return ExecutionResult(data=None, errors=[GraphQLError(
                 "the document holds several operations: name the one to run in "
@@ -51,8 +50,10 @@ class CatalogSchema(strawberry.Schema):
                 GraphQLError(message, extensions={"code": "BAD_INPUT"})])
 
 
-@lru_cache(maxsize=1000)
-def _operations(query: str | None) -> int:
+def _operations(query: str | None, context) -> int:
+    document = getattr(context, "document", None)
+    if document is not None:
+        return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
     try:
         document = parse(query or "", max_tokens=MAX_TOKENS)
     except GraphQLError:
@@ -61,8 +62,9 @@ def _operations(query: str | None) -> int:
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list = [lambda: ParserCache(maxsize=1000), lambda: ValidationCache(maxsize=1000),
-                        lambda: AddValidationRules([LimitsRule]),
+    # No parser or validation cache here: strawberry's are keyed by the full text and bounded
+    # by entries only; the endpoint's (documents.py) is bounded by bytes too.
+    extensions: list = [PreparedDocument, lambda: AddValidationRules([LimitsRule]),
                         lambda: MaxTokensLimiter(MAX_TOKENS)]
     if not introspection:
         extensions.append(DisableIntrospection)

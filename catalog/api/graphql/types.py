@@ -1,10 +1,11 @@
-"""GraphQL output types (CONTRACT §6) and their mapping from domain records. Resolvers build
-these from plain records; no ORM object ever reaches strawberry."""
+"""GraphQL output types (graphql/schema.graphql) and their mapping from domain records. Resolvers
+build these from plain records; no ORM object ever reaches strawberry."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -133,6 +134,14 @@ class Lineage:
     def of(cls, result: LineageResult, index) -> Lineage:
         return cls(root=result.root, nodes=[Field.of(index.get(n)) for n in result.nodes],
                    edges=[LineageEdge.of(e) for e in result.edges], partial=result.partial)
+
+
+# The two purpose filters of `fields` (docs/semantics.md, section 6).
+PurposeFilter = Annotated[str | None, strawberry.argument(
+    description="fields with a grant on this purpose or a purpose below it")]
+PermittedForFilter = Annotated[str | None, strawberry.argument(
+    description="fields with a grant that covers this purpose (on it or a purpose above it): "
+                "the grant that would govern a check for it")]
 
 
 @strawberry.type

@@ -12,9 +12,21 @@ import typer
 from catalog.cli.app import app
 from catalog.cli.commands.init import initialize
 from catalog.cli.commands.serve import Host, Port, browser_url, run_server
-from catalog.cli.common import fail, guarded, is_memory, open_catalog, shown_url, sqlite_path
+from catalog.cli.common import (
+    catalog_command,
+    fail,
+    guarded,
+    is_memory,
+    no_new_file_on_failure,
+    open_catalog,
+    remove_sqlite_file,
+    shown_path,
+    shown_url,
+    sqlite_path,
+)
 from catalog.errors import Unauthenticated
 from catalog.services import auth, setup
+from catalog.services import demo as demo_state
 from catalog.services.auth import SYSTEM
 from catalog.services.core import Catalog
 
@@ -51,19 +63,18 @@ def demo(
     """Set up and serve the seeded demo catalog, printing how to start.
 
     Runs init, loads the demo catalog (Northwind Outfitters, seeds/demo/README.md), creates a
-    token per role (or reuses those kept next to the SQLite file), prints the GraphiQL URL,
+    token per role (or reuses those kept next to the SQLite file), prints the console's and
+    GraphiQL's URLs,
     the tokens and example queries, then serves."""
     if is_memory(database_url) and serve:
         fail("the demo needs a database file or server: an in-memory SQLite database lives in "
              "one process only")
     if fresh:
         remove_sqlite_files(database_url)
-    with open_catalog(database_url, create=True) as cat:
+    with no_new_file_on_failure(database_url), open_catalog(database_url, create=True) as cat:
         for line in initialize(cat, database_url):
             typer.echo(line)
-        counts = setup.load_catalog_file(cat, DEMO_CATALOG)
-        typer.echo(f"demo catalog: {counts['fields']} fields, {counts['lineage']} lineage edges "
-                   f"(catalog revision {cat.index.revision}); see seeds/demo/README.md")
+        typer.echo(load_demo(cat))
         tokens, kept_in = demo_tokens(cat, database_url)
     typer.echo("")
     for line in instructions(database_url, host, port, tokens, kept_in):
@@ -72,14 +83,33 @@ def demo(
         run_server(database_url, host=host, port=port)
 
 
+def load_demo(cat: Catalog) -> str:
+    """Load the demo catalog the first time; on later starts leave it, and a user's edits to
+    it, as they are. The line that says which."""
+    wanted = setup.read_catalog_file(DEMO_CATALOG)
+    readme = shown_path(DEMO_CATALOG.with_name("README.md"))
+    if not demo_state.is_loaded(cat, wanted):
+        counts = setup.load_catalog_file(cat, DEMO_CATALOG)  # one transaction
+        return (f"demo catalog: {counts['fields']} fields, {counts['lineage']} lineage edges "
+                f"loaded (catalog revision {cat.index.revision}); see {readme}")
+    changed = demo_state.changed_fields(cat, wanted)
+    if not changed:
+        return (f"demo catalog: already loaded, as shipped (catalog revision "
+                f"{cat.index.revision}); see {readme}")
+    shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10
+                                       else "")
+    return (f"demo catalog: already loaded; kept as it is, with your changes to "
+            f"{len(changed)} of its fields ({shown}); --fresh starts over from the demo")
+
+
 def remove_sqlite_files(database_url: str) -> None:
     path = sqlite_path(database_url)
     if path is None:
         if is_memory(database_url):
             return  # nothing kept
         fail("--fresh deletes an SQLite file; for PostgreSQL drop and recreate the database")
-    for suffix in ("", "-wal", "-shm", "-journal", ".tokens"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    remove_sqlite_file(path)
+    Path(f"{path}.tokens").unlink(missing_ok=True)
 
 
 def demo_tokens(cat: Catalog, database_url: str) -> tuple[dict[str, str], Path | None]:
@@ -119,7 +149,9 @@ def still_valid(cat: Catalog, token: str, role: str, scope: str | None) -> bool:
 def instructions(database_url: str, host: str, port: int, tokens: dict[str, str],
                  kept_in: Path | None) -> list[str]:
     url = browser_url(host, port)
-    lines = [f"Open GraphiQL in a browser: {url}", "",
+    lines = [f"Open the reviewer console in a browser: {browser_url(host, port, '/')}",
+             f"  and sign in with the reviewer token: {tokens['reviewer']}",
+             f"GraphiQL (with a token in its headers pane): {url}", "",
              "Tokens, one per role" + (f" (kept in {kept_in}):" if kept_in else ":")]
     for role, token in tokens.items():
         scope = ROLE_SCOPES[role]
@@ -134,7 +166,8 @@ def instructions(database_url: str, host: str, port: int, tokens: dict[str, str]
               "-H 'Content-Type: application/json' -d '{\"query\": \"{ check(field: "
               "\\\"crm.customers.email\\\", purpose: \\\"service.delivery\\\", channel: "
               "\\\"email\\\") { allowed } }\"}'",
-              "  catalog check dwh.marts.audiences.baby_club_member marketing.direct email "
-              f"--database-url {shown_url(database_url)}",
-              "", "More checks to try: seeds/demo/README.md. Stop the server with Ctrl+C."]
+              f"  {catalog_command()} check dwh.marts.audiences.baby_club_member "
+              f"marketing.direct email --database-url {shown_url(database_url)}",
+              "", f"More checks to try: {shown_path(DEMO_CATALOG.with_name('README.md'))}. "
+              "Stop the server with Ctrl+C."]
     return lines

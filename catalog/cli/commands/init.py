@@ -7,7 +7,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from catalog.cli.app import app
-from catalog.cli.common import DEFAULT_URL, DatabaseUrl, guarded, open_catalog, shown_url
+from catalog.cli.common import (
+    DEFAULT_URL,
+    DatabaseUrl,
+    guarded,
+    no_new_file_on_failure,
+    open_catalog,
+    shown_url,
+)
 from catalog.services import setup
 from catalog.services.core import Catalog
 
@@ -19,9 +26,10 @@ def init(database_url: DatabaseUrl = DEFAULT_URL) -> None:
 
     Migrates the schema to the newest version (alembic) and adds the default taxonomy keys and
     policy rules (seeds/) the database lacks. Idempotent: running it again changes nothing."""
-    with open_catalog(database_url, create=True) as cat:
-        for line in initialize(cat, database_url):
-            typer.echo(line)
+    with no_new_file_on_failure(database_url), open_catalog(database_url, create=True) as cat:
+        lines = initialize(cat, database_url)
+    for line in lines:
+        typer.echo(line)
 
 
 def initialize(cat: Catalog, database_url: str) -> list[str]:

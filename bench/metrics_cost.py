@@ -1,0 +1,61 @@
+"""Section `metrics` (issue 13): what /metrics costs on the check path. The same catalog and
+request pools as the `http` section, served by two single-worker servers that differ only in
+CATALOG_METRICS (on, in prometheus-client's multiprocess mode as `catalog serve` runs it; and
+off), measured in turns. Target: metrics on costs under 3% (throughput and server CPU per
+request), for check and for checkMany x1000."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from bench import load
+from bench.http_checks import http_catalog, measure, prime
+from bench.report import Row
+from bench.server import CATALOG_APP, Server
+
+SECTION = "metrics"
+TARGET = 0.03
+
+
+def run(cfg) -> list[Row]:
+    tool = load.choose_tool(cfg.loadgen)
+    hc = http_catalog(cfg)
+    metrics_dir = cfg.workdir / "metrics"
+    metrics_dir.mkdir(exist_ok=True)
+    envs = {"on": {"CATALOG_DATABASE_URL": hc.db_url, "CATALOG_METRICS": "on",
+                   "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+            "off": {"CATALOG_DATABASE_URL": hc.db_url, "CATALOG_METRICS": "off"}}
+    cfg.log(f"metrics: two catalog servers (metrics on / off), {tool}, {cfg.rounds} x "
+            f"{cfg.duration} s per figure, in turns")
+    runs: dict[tuple[str, str], list[load.LoadResult]] = {}
+    with ExitStack() as stack:
+        servers = {k: stack.enter_context(Server(CATALOG_APP, env=env,
+                                                 log_path=cfg.workdir / f"metrics-{k}.log"))
+                   for k, env in envs.items()}
+        for srv in servers.values():
+            prime(srv.port, hc.token, hc.check_pool)
+            prime(srv.port, hc.token, hc.many_pool)
+        for _ in range(cfg.rounds):
+            for mode, srv in servers.items():
+                runs.setdefault(("check", mode), []).append(
+                    measure(cfg, tool, srv, hc.check_pool, hc.token, cfg.connections))
+                runs.setdefault(("many", mode), []).append(
+                    measure(cfg, tool, srv, hc.many_pool, hc.token, 1))
+    rows = []
+    for what, label in (("check", "check"), ("many", "checkMany x1000")):
+        on = max(runs[(what, "on")], key=lambda r: r.rps)
+        off = max(runs[(what, "off")], key=lambda r: r.rps)
+        cost = 1 - on.rps / off.rps if off.rps else float("nan")
+        rows.append(Row(SECTION, f"{label}: throughput, metrics on", on.rps, "req/s",
+                        f"off {off.rps:,.1f} req/s", cost, f"< {TARGET:.0%}", cost < TARGET,
+                        note=f"ratio = throughput lost with metrics on; best of {cfg.rounds} "
+                             f"runs of {cfg.duration} s each, on and off in turns; {hc.size}"))
+        cpu_on = min(r.cpu_us_per_request for r in runs[(what, "on")])
+        cpu_off = min(r.cpu_us_per_request for r in runs[(what, "off")])
+        cpu_cost = cpu_on / cpu_off - 1 if cpu_off else float("nan")
+        rows.append(Row(SECTION, f"{label}: server CPU per request, metrics on", cpu_on, "µs",
+                        f"off {cpu_off:,.0f} µs", cpu_cost, f"< {TARGET:.0%}",
+                        cpu_cost < TARGET,
+                        note="ratio = extra CPU per request with metrics on (least of the "
+                             "runs); steadier than throughput on a busy machine"))
+    return rows

@@ -1,0 +1,161 @@
+"""The lean path's answers: decisions written as JSON bytes for one selection, memoized.
+
+A selection (which Decision and Reason fields, under which keys) becomes a `Selection`; its
+JSON for a decision is made once and reused while the index keeps handing out the same
+Decision object (the index keeps one per (field, purpose, channel) until an input changes or
+the revision moves). A checkMany answer is one join of those bytes.
+
+Only the fields in the allow-lists below are known here: a selection with any other field,
+or with arguments on a field, is refused at plan time (the lean planner hands the document to
+strawberry), so a field added to the schema cannot be silently left out.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+
+from catalog.domain.decision import Decision, ReasonCode
+
+REASON_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "code": lambda r: r.code,  # a StrEnum: serialized as its value
+    "message": lambda r: r.message,
+    "rule": lambda r: r.rule,
+    "path": lambda r: list(r.path) if r.path is not None else None,
+    "__typename": lambda r: "Reason",
+}
+DECISION_FIELDS: dict[str, Callable[[Decision], Any]] = {
+    "allowed": lambda d: d.allowed,
+    "field": lambda d: d.field,
+    "purpose": lambda d: d.purpose,
+    "channel": lambda d: d.channel,
+    "obligations": lambda d: list(d.obligations),
+    "effectiveCategories": lambda d: list(d.effective_categories),
+    "revision": lambda d: d.revision,
+    "intensity": lambda d: d.intensity,
+    "__typename": lambda d: "Decision",
+    "reasons": lambda d: d.reasons,  # its sub-selection is applied in _builder
+}
+UNKNOWN = frozenset((ReasonCode.UNKNOWN_FIELD, ReasonCode.UNKNOWN_PURPOSE,
+                     ReasonCode.UNKNOWN_CHANNEL))
+
+# The memos of all selections together: bounded by entries and by bytes, all dropped at once
+# when either is exceeded (they refill from the index's own cache in microseconds).
+MEMO_ENTRIES = 200_000
+MEMO_BYTES = 64 * 1024 * 1024
+_memos: weakref.WeakSet[Selection] = weakref.WeakSet()
+_usage = {"entries": 0, "bytes": 0}
+
+
+class NotLean(Exception):
+    """The selection uses something this path does not know: strawberry answers."""
+
+
+class Selection:
+    """JSON bytes of decisions for one selection, memoized by id(decision). `keep` holds each
+    memoized decision, so no other object can take its id while the entry lives: a hit by id
+    is always the same decision, and a batch is looked up and joined in C loops."""
+
+    def __init__(self, build: Callable[[Decision], dict]) -> None:
+        self.build = build
+        self.memo: dict[int, bytes] = {}
+        self.keep: dict[int, Decision] = {}
+        _memos.add(self)
+
+    def one(self, d: Decision) -> bytes:
+        return self.memo.get(id(d)) or self._add(d)
+
+    def many(self, decisions: list[Decision]) -> bytes:
+        """The decisions' JSON objects joined by commas (the caller adds the brackets, in
+        its one join of the whole answer)."""
+        try:
+            return b",".join(map(self.memo.__getitem__, map(id, decisions)))
+        except KeyError:  # some not memoized yet (or unknown names, never memoized)
+            get, add = self.memo.get, self._add
+            return b",".join([get(id(d)) or add(d) for d in decisions])
+
+    def _add(self, d: Decision) -> bytes:
+        data = orjson.dumps(self.build(d))
+        # Never keep what callers make up: an unknown name is answered, not remembered.
+        if d.reasons and d.reasons[0].code in UNKNOWN:
+            return data
+        if _usage["entries"] >= MEMO_ENTRIES or _usage["bytes"] + len(data) > MEMO_BYTES:
+            clear_memos()
+        self.memo[id(d)] = data
+        self.keep[id(d)] = d
+        _usage["entries"] += 1
+        _usage["bytes"] += len(data) + 200  # the entries themselves
+        return data
+
+
+def clear_memos() -> None:
+    for selection in list(_memos):
+        selection.memo.clear()
+        selection.keep.clear()
+    _usage["entries"] = _usage["bytes"] = 0
+
+
+def memo_usage() -> dict[str, int]:
+    return dict(_usage)
+
+
+def decision_selection(nodes: list[FieldNode], fragments: dict) -> Selection:
+    """The Selection for these (merged) `check`/`checkMany` field nodes; NotLean when it
+    asks for anything outside the allow-lists."""
+    return Selection(_builder(nodes, fragments, "Decision", DECISION_FIELDS))
+
+
+def _builder(nodes: list[FieldNode], fragments: dict, type_name: str,
+             allowed: dict[str, Callable]) -> Callable[[Any], dict]:
+    getters: list[tuple[str, Callable]] = []
+    for key, more in sub_fields(nodes, type_name, fragments).items():
+        name = more[0].name.value
+        get = allowed.get(name)
+        if get is None or any(n.arguments for n in more):
+            raise NotLean(f"{type_name}.{name}")
+        if name == "reasons":
+            reason = _builder(more, fragments, "Reason", REASON_FIELDS)
+            getters.append((key, lambda d, reason=reason: [reason(r) for r in d.reasons]))
+        else:
+            getters.append((key, get))
+    return lambda d: {key: get(d) for key, get in getters}
+
+
+def collect(selection_set: SelectionSetNode, type_name: str,
+            fragments: dict) -> dict[str, list[FieldNode]]:
+    """GraphQL's CollectFields for a concrete object type: response key -> its field nodes,
+    in document order."""
+    out: dict[str, list[FieldNode]] = {}
+
+    def walk(sel: SelectionSetNode, seen: set[str]) -> None:
+        for s in sel.selections:
+            if isinstance(s, FieldNode):
+                key = s.alias.value if s.alias else s.name.value
+                out.setdefault(key, []).append(s)
+            elif isinstance(s, InlineFragmentNode):
+                if s.type_condition is None or s.type_condition.name.value == type_name:
+                    walk(s.selection_set, seen)
+            elif isinstance(s, FragmentSpreadNode):
+                name = s.name.value
+                frag = fragments.get(name)
+                if name in seen or frag is None or frag.type_condition.name.value != type_name:
+                    continue
+                seen.add(name)
+                walk(frag.selection_set, seen)
+
+    walk(selection_set, set())
+    return out
+
+
+def sub_fields(nodes: list[FieldNode], type_name: str,
+               fragments: dict) -> dict[str, list[FieldNode]]:
+    merged: dict[str, list[FieldNode]] = {}
+    for node in nodes:
+        if node.selection_set is not None:
+            for key, more in collect(node.selection_set, type_name, fragments).items():
+                merged.setdefault(key, []).extend(more)
+    return merged

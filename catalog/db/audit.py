@@ -1,0 +1,103 @@
+"""Queries for time and audit: the change log read as a feed and folded into old states, and
+the decision log (CONTRACT §9, §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from catalog.db.repo import chunks
+from catalog.db.tables import ChangeRow, DecisionLogRow
+
+L = ChangeRow.__table__
+D = DecisionLogRow.__table__
+STATE_ENTITIES = ("field", "edge", "rule", "taxonomy")  # what a catalog state is made of
+
+
+# -- change log -----------------------------------------------------------------------------
+def state_rows(*, conn: Connection, upto: int) -> Iterator:
+    """The change-log rows that make up the catalog's state, up to a revision, in commit
+    order: (revision, entity, action, field, other, before, after)."""
+    q = (sa.select(L.c.revision, L.c.entity, L.c.action, L.c.field, L.c.other, L.c.before,
+                   L.c.after)
+         .where(L.c.revision <= upto, L.c.entity.in_(STATE_ENTITIES))
+         .order_by(L.c.revision, L.c.id))  # a baseline is inserted later than its revision
+    yield from conn.execution_options(yield_per=5000).execute(q)
+
+
+def revision_at(*, conn: Connection, time: datetime) -> int:
+    """The last revision committed at or before time; 0 before the first commit."""
+    return conn.execute(sa.select(sa.func.max(L.c.revision)).where(L.c.at <= time)).scalar() or 0
+
+
+def changes_page(*, conn: Connection, after_revision: int, first: int) -> list:
+    """Change-log rows with revision > after_revision, oldest first: `first` rows, then the
+    rest of the last revision (a page never splits a commit)."""
+    rows = list(conn.execute(sa.select(L).where(L.c.revision > after_revision)
+                             .order_by(L.c.revision, L.c.id).limit(first)))
+    if len(rows) == first:
+        last = rows[-1]
+        rows.extend(conn.execute(sa.select(L).where(L.c.revision == last.revision,
+                                                    L.c.id > last.id).order_by(L.c.id)))
+    return rows
+
+
+# -- decision log ---------------------------------------------------------------------------
+def insert_decision_counts(*, conn: Connection, rows: Sequence[dict]) -> None:
+    for batch in chunks(list(rows)):
+        conn.execute(D.insert(), list(batch))
+
+
+def prune_decisions(*, conn: Connection, before: datetime) -> int:
+    return conn.execute(D.delete().where(D.c.minute < before)).rowcount
+
+
+KEY = (D.c.minute, D.c.caller, D.c.field, D.c.purpose, D.c.channel, D.c.allowed)
+
+
+def _covers(col, key: str):
+    return sa.or_(col == key, col.startswith(key + ".", autoescape=True))
+
+
+def decision_counts(*, conn: Connection, field: str | None, purpose: str | None,
+                    channel: str | None, allowed: bool | None, caller: str | None,
+                    since: datetime | None, until: datetime | None,
+                    after: tuple | None, first: int) -> list:
+    """Entries summed per (minute, caller, field, purpose, channel, allowed): newest minute
+    first, then by the rest of the key; keyset-paged after a key."""
+    q = sa.select(*KEY, sa.func.sum(D.c.count).label("count"))
+    for col, key in ((D.c.field, field), (D.c.purpose, purpose), (D.c.channel, channel)):
+        if key is not None:
+            q = q.where(_covers(col, key))
+    if allowed is not None:
+        q = q.where(D.c.allowed == allowed)
+    if caller is not None:
+        q = q.where(D.c.caller == caller)
+    if since is not None:
+        q = q.where(D.c.minute >= since)
+    if until is not None:
+        q = q.where(D.c.minute < until)
+    if after is not None:
+        minute, *rest = after
+        q = q.where(sa.or_(D.c.minute < minute, sa.and_(
+            D.c.minute == minute, sa.tuple_(*KEY[1:]) > sa.tuple_(*rest))))
+    q = q.group_by(*KEY).order_by(D.c.minute.desc(), *KEY[1:]).limit(first)
+    return list(conn.execute(q))
+
+
+def crowding(*, conn: Connection, purpose: str, since: datetime | None,
+             until: datetime | None) -> list:
+    """Per channel and purpose under `purpose`: distinct callers, decisions, allowed ones."""
+    allowed = sa.func.sum(sa.case((D.c.allowed, D.c.count), else_=0))
+    q = (sa.select(D.c.channel, D.c.purpose,
+                   sa.func.count(sa.distinct(D.c.caller)).label("callers"),
+                   sa.func.sum(D.c.count).label("decisions"), allowed.label("allowed"))
+         .where(_covers(D.c.purpose, purpose)))
+    if since is not None:
+        q = q.where(D.c.minute >= since)
+    if until is not None:
+        q = q.where(D.c.minute < until)
+    return list(conn.execute(q.group_by(D.c.channel, D.c.purpose)))

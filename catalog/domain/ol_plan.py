@@ -1,0 +1,181 @@
+"""What an OpenLineage event asks of the catalog (CONTRACT §11): the fields it names and the
+lineage edges its columnLineage facets state. Pure: the service decides what is new."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from catalog.domain.names import is_field_name
+from catalog.domain.ol_names import MappingRule, field_name
+from catalog.domain.openlineage import (
+    ColumnLineageFacet,
+    Dataset,
+    DatasetEvent,
+    Event,
+    InputField,
+    RunEvent,
+    SchemaField,
+)
+from catalog.errors import BadInput
+
+MAX_FIELDS = 10_000  # columns one event may name (as registerFields takes per call)
+MAX_EDGES = 100_000  # column-level edges one event may state
+NO_LINEAGE = ("FAIL", "ABORT")  # these runs add nothing
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedField:
+    name: str
+    source: str  # derived (an output column) or first_party (an input, a dataset event's)
+    scoped: bool  # the caller's scope must cover it (outputs; a dataset event's columns)
+    origin: tuple[str, str, str]  # (namespace, dataset, column) it came from
+    type: str | None = None
+    text: str | None = None  # the schema facet's description
+    job: str | None = None
+
+    @property
+    def description(self) -> str:
+        """Said only of fields that get registered (most events name known ones)."""
+        namespace, dataset, column = self.origin
+        about = f"{self.text.strip()} · " if self.text and self.text.strip() else ""
+        about += f"found by OpenLineage: column {column} of {dataset} in {namespace}"
+        about += f" ({self.type})" if self.type else ""
+        return about + (f", job {self.job}" if self.job else "")
+
+    @property
+    def source_system(self) -> str | None:
+        return self.origin[0] if len(self.origin[0]) <= 200 else None
+
+
+def shown(origin: tuple[str, str, str]) -> str:
+    namespace, dataset, column = origin
+    return f"{column!r} of {dataset!r} ({namespace})"
+
+
+@dataclass
+class IngestPlan:
+    fields: dict[str, PlannedField] = field(default_factory=dict)
+    edges: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # -> transforms
+    problems: list[str] = field(default_factory=list)  # refused after the scope check
+    named: list[str] = field(default_factory=list)  # outputs a FAIL/ABORT names, adds nothing
+
+    @property
+    def scoped(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.scoped] + self.named
+
+    def transform(self, edge: tuple[str, str]) -> str | None:
+        return ",".join(self.edges[edge]) or None
+
+    def add_field(self, planned: PlannedField) -> None:
+        before = self.fields.get(planned.name)
+        if before is not None and before.origin != planned.origin:
+            self.problems.append(
+                f"columns {shown(before.origin)} and {shown(planned.origin)} both map to the "
+                f"field name {planned.name}: rename one, or add a mapping rule "
+                "(CATALOG_OPENLINEAGE_MAPPING) that keeps them apart")
+            return
+        if before is None or (planned.scoped and not before.scoped):
+            self.fields[planned.name] = planned  # an output wins over an input of one name
+        if len(self.fields) > MAX_FIELDS:
+            raise BadInput(f"the event names more than {MAX_FIELDS:,} columns: send at most "
+                           f"{MAX_FIELDS:,} per event")
+
+    def add_edge(self, upstream: str, downstream: str, transforms: Iterable[str]) -> None:
+        if upstream == downstream:
+            return
+        have = self.edges.setdefault((upstream, downstream), ())
+        new = tuple(t for t in transforms if t not in have)
+        if new:
+            self.edges[(upstream, downstream)] = have + new
+        if len(self.edges) > MAX_EDGES:
+            raise BadInput(f"the event states more than {MAX_EDGES:,} column-level edges: "
+                           "split it")
+
+
+class _Planner:
+    def __init__(self, event: Event, rules: tuple[MappingRule, ...]) -> None:
+        self.rules = rules
+        self.plan = IngestPlan()
+        job = getattr(event, "job", None)
+        self.job = f"{job.namespace}/{job.name}" if job else None
+
+    def column(self, ds_namespace: str, ds_name: str, column: str, *, output: bool,
+               scoped: bool, type_: str | None = None, text: str | None = None) -> str:
+        name = field_name(ds_namespace, ds_name, column, self.rules)
+        origin = (ds_namespace, ds_name, column)
+        if not is_field_name(name):
+            self.plan.problems.append(
+                f"column {shown(origin)} maps to {name[:120]!r}, which is not a valid field "
+                "name (3+ segments of 1-128 characters, 512 in all): add a mapping rule "
+                "(CATALOG_OPENLINEAGE_MAPPING) for its dataset")
+            return name
+        self.plan.add_field(PlannedField(name, "derived" if output else "first_party", scoped,
+                                         origin, type_, text, self.job))
+        return name
+
+    def dataset(self, ds: Dataset, *, output: bool, scoped: bool, lineage: bool) -> None:
+        facets = ds.facets
+        columns: dict[str, None] = {}  # the dataset's output columns, in order
+        if facets is not None and facets.schema_ is not None:
+            for path, sf in _flatten(facets.schema_.fields or ()):
+                columns[self.column(ds.namespace, ds.name, path, output=output, scoped=scoped,
+                                    type_=sf.type, text=sf.description)] = None
+        if lineage and facets is not None and facets.columnLineage is not None:
+            self.lineage(ds, facets.columnLineage, columns)
+
+    def lineage(self, ds: Dataset, facet: ColumnLineageFacet, columns: dict[str, None]) -> None:
+        for column, entry in facet.fields.items():
+            down = self.column(ds.namespace, ds.name, column, output=True, scoped=True)
+            columns[down] = None
+            older = f"DIRECT/{entry.transformationType}" if entry.transformationType else None
+            for f in entry.inputFields:
+                self.plan.add_edge(self.input(f), down, _transforms(f) or
+                                   ((older,) if older else ()))
+        for f in facet.dataset or ():
+            up = self.input(f)
+            for down in columns:
+                self.plan.add_edge(up, down, _transforms(f))
+
+    def input(self, f: InputField) -> str:
+        return self.column(f.namespace, f.name, f.field, output=False, scoped=False)
+
+
+def _transforms(f: InputField) -> tuple[str, ...]:
+    """TYPE/SUBTYPE, with /MASKED when masking; in the order given, each once."""
+    out: list[str] = []
+    for t in f.transformations or ():
+        text = "/".join(p for p in (t.type, t.subtype) if p) + ("/MASKED" if t.masking else "")
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _flatten(fields: Iterable[SchemaField]) -> list[tuple[str, SchemaField]]:
+    """(column path, field) for every schema field, nested struct fields as parent.child."""
+    out: list[tuple[str, SchemaField]] = []
+    stack = [("", f) for f in reversed(list(fields))]
+    while stack:
+        parent, f = stack.pop()
+        path = f"{parent}.{f.name}" if parent else f.name
+        out.append((path, f))
+        stack.extend((path, child) for child in reversed(f.fields or ()))
+    return out
+
+
+def plan_event(event: Event, rules: tuple[MappingRule, ...] = ()) -> IngestPlan:
+    """The fields and edges an event states. FAIL and ABORT runs state nothing; JobEvents and
+    DatasetEvents only fields."""
+    planner = _Planner(event, rules)
+    if isinstance(event, DatasetEvent):
+        planner.dataset(event.dataset, output=False, scoped=True, lineage=False)
+        return planner.plan
+    if isinstance(event, RunEvent) and event.eventType in NO_LINEAGE:
+        for ds in event.outputs or ():  # the caller's scope must still cover them
+            planner.dataset(ds, output=True, scoped=True, lineage=True)
+        return IngestPlan(named=planner.plan.scoped)
+    for ds in event.inputs or ():
+        planner.dataset(ds, output=False, scoped=False, lineage=False)
+    for ds in event.outputs or ():
+        planner.dataset(ds, output=True, scoped=True, lineage=isinstance(event, RunEvent))
+    return planner.plan

@@ -1,0 +1,217 @@
+"""The decision log (CONTRACT §10): every decision `check` and `checkMany` answer over the API,
+counted per (minute, caller, field, purpose, channel, allowed) in memory on each worker and
+flushed to the database in batches by a background thread: never a write on the request path.
+
+Counting costs the request path a dictionary update per decision and nothing more: decisions
+are counted by identity (the index hands out the same Decision object for the same cell until
+something changes), with C-level loops; the flush thread reads field, purpose, channel,
+allowed (and intensity, once decisions carry one) off the objects it holds. Memory is bounded:
+past MAX_KEYS distinct decisions held in one flush interval, decisions not held yet are counted
+under the field, purpose and channel OVERFLOW, so names a caller invents (each a new decision
+object) cannot grow it without limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from time import time as _now
+
+from catalog.db import audit
+from catalog.domain.decision import Decision
+from catalog.services.auth import Principal
+from catalog.services.core import Catalog
+
+log = logging.getLogger("catalog.decision_log")
+MAX_KEYS = 200_000  # distinct keys held between two flushes, all callers together
+OVERFLOW = "(overflow)"
+PRUNE_EVERY = 3600.0  # seconds between retention prunes
+WIDTHS = {"caller": 200, "field": 512, "purpose": 200, "channel": 200}
+
+try:  # Counter.update's own C loop, without its per-call isinstance(Mapping) check
+    from collections import _count_elements
+except ImportError:  # pragma: no cover  (another Python)
+    def _count_elements(mapping, iterable):
+        for item in iterable:
+            mapping[item] = mapping.get(item, 0) + 1
+
+
+def caller_of(principal: Principal) -> str:
+    return principal.name or f"token {principal.token_id}"
+
+
+class DecisionRecorder:
+    def __init__(self, cat: Catalog, *, flush_seconds: float, days: int,
+                 max_keys: int = MAX_KEYS) -> None:
+        self.cat = cat
+        self.flush_seconds = flush_seconds
+        self.days = days
+        self.max_keys = max_keys
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._pending: dict[tuple, Bucket] = {}  # (minute, name, token id) -> its counts
+        self._keys = 0
+        self._unwritten: list[dict] = []
+        self._pruned_at = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the request path: memory only ---------------------------------------------------------
+    def record(self, principal: Principal, decisions: Sequence[Decision]) -> None:
+        slot = (int(_now()) // 60, principal.name, principal.token_id)
+        with self._lock:
+            bucket = self._pending.get(slot)
+            if bucket is None:
+                bucket = self._pending[slot] = Bucket()
+            held = bucket.held
+            if self._keys < self.max_keys:
+                size = len(held)
+                _count_elements(bucket.counts, map(id, decisions))
+                held.update(zip(map(id, decisions), decisions, strict=True))  # ids stay unique
+                self._keys += len(held) - size
+                return
+            for d in decisions:
+                if id(d) in held:
+                    bucket.counts[id(d)] += 1
+                else:
+                    bucket.overflow[_outcome(d)] = bucket.overflow.get(_outcome(d), 0) + 1
+
+    def record_one(self, principal: Principal, decision: Decision) -> None:
+        """record() for a single check, without building iterators."""
+        slot = (int(_now()) // 60, principal.name, principal.token_id)
+        key = id(decision)
+        with self._lock:
+            bucket = self._pending.get(slot)
+            if bucket is None:
+                bucket = self._pending[slot] = Bucket()
+            counts = bucket.counts
+            if key in counts:
+                counts[key] += 1
+            elif self._keys < self.max_keys:
+                counts[key] = 1
+                bucket.held[key] = decision
+                self._keys += 1
+            else:
+                outcome = _outcome(decision)
+                bucket.overflow[outcome] = bucket.overflow.get(outcome, 0) + 1
+
+    @property
+    def waiting(self) -> int:
+        """Decisions counted but not flushed yet."""
+        with self._lock:
+            return sum(sum(b.counts.values()) + sum(b.overflow.values())
+                       for b in self._pending.values())
+
+    # -- off the request path ------------------------------------------------------------------
+    def flush(self) -> int:
+        """Write what has been counted; returns the number of rows written."""
+        with self._flush_lock:
+            with self._lock:
+                pending, self._pending, self._keys = self._pending, {}, 0
+            rows = [*self._unwritten, *_rows(pending)]
+            self._unwritten = []
+            if rows:
+                try:
+                    with self.cat.engine.begin() as conn:
+                        audit.insert_decision_counts(conn=conn, rows=rows)
+                except Exception:
+                    self._put_back(rows)
+                    raise
+            if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+                self.prune()
+            return len(rows)
+
+    def prune(self) -> int:
+        self._pruned_at = time.monotonic()
+        cutoff = datetime.now(UTC) - timedelta(days=self.days)
+        with self.cat.engine.begin() as conn:
+            return audit.prune_decisions(conn=conn, before=cutoff)
+
+    def _put_back(self, rows: list[dict]) -> None:
+        """A failed write: keep its counts for the next round (bounded like any other)."""
+        with self._lock:
+            self._unwritten = rows[:self.max_keys]
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.flush_seconds):
+                try:
+                    self.flush()
+                except Exception:  # the counts stay in memory; the next round retries
+                    log.exception("decision log flush failed")
+
+        self._thread = threading.Thread(target=loop, name="catalog-decision-log", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread and flush what is left (a clean shutdown loses nothing)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        try:
+            self.flush()
+        except Exception:
+            log.exception("decision log: final flush failed")
+
+
+def _fit(value: str, what: str) -> str:
+    width = WIDTHS[what]
+    return value if len(value) <= width else value[:width - 1] + "…"
+
+
+def _outcome(d: Decision) -> tuple[bool, str | None]:
+    return d.allowed, getattr(d, "intensity", None)
+
+
+class Bucket:
+    """One (minute, caller)'s counts: by decision identity, and the overflow by outcome."""
+
+    __slots__ = ("counts", "held", "overflow")
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.held: dict[int, Decision] = {}
+        self.overflow: dict[tuple[bool, str | None], int] = {}
+
+
+def _rows(pending: dict[tuple, Bucket]) -> list[dict]:
+    """Sum the buckets per key (equal decisions may be different objects) into rows."""
+    totals: Counter = Counter()
+    for (minute, name, token_id), bucket in pending.items():
+        caller = _fit(name or f"token {token_id}", "caller")
+        for key, n in bucket.counts.items():
+            d = bucket.held[key]
+            totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
+        for (allowed, intensity), n in bucket.overflow.items():
+            totals[(minute, caller, OVERFLOW, OVERFLOW, OVERFLOW, allowed, intensity)] += n
+    return [{"minute": datetime.fromtimestamp(minute * 60, UTC), "caller": caller,
+             "field": _fit(str(field), "field"), "purpose": _fit(str(purpose), "purpose"),
+             "channel": _fit(str(channel), "channel"), "allowed": bool(allowed),
+             "intensity": intensity, "count": n}
+            for (minute, caller, field, purpose, channel, allowed, intensity), n
+            in totals.items()]
+
+
+def enable(cat: Catalog) -> DecisionRecorder | None:
+    """Attach a recorder to the catalog when CATALOG_DECISION_LOG is on (the server does)."""
+    s = cat.settings
+    if not s.decision_log:
+        return None
+    recorder = getattr(cat, "decision_log", None)
+    if recorder is None:
+        recorder = DecisionRecorder(cat, flush_seconds=s.decision_log_flush,
+                                    days=s.decision_log_days)
+        cat.decision_log = recorder  # type: ignore[attr-defined]
+    return recorder
+
+
+def recorder_of(cat: Catalog) -> DecisionRecorder | None:
+    return getattr(cat, "decision_log", None)

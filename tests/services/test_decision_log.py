@@ -1,0 +1,149 @@
+"""The decision log (CONTRACT §10): counted in memory per batch, flushed in batches, read with
+filters and keyset paging; bounded against invented names. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.db.tables import DecisionLogRow
+from catalog.errors import BadInput, Forbidden
+from catalog.services import audit, checks, decision_log
+from catalog.services.auth import Principal
+from catalog.services.timeline import AsOf
+
+EMAIL = "crm.customers.email"
+SIZE = "crm.customers.clothing_size"
+
+
+def rows(cat) -> int:
+    with cat.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(
+            DecisionLogRow.__table__)).scalar_one()
+
+
+def everything(cat, who, **filters):
+    out, after = [], None
+    while True:
+        page, after, more = audit.decision_log(cat, who, first=3, after=after, **filters)
+        out.extend(page)
+        if not more:
+            return out
+
+
+def test_counts_equal_the_checks_sent(demo_catalog, reviewer):
+    recorder = decision_log.enable(demo_catalog)
+    a, b = Principal("pipeline", name="team-a"), Principal("pipeline", token_id=7)
+    for _ in range(3):
+        checks.check(demo_catalog, a, EMAIL, "marketing.direct", "email")
+    checks.check_many(demo_catalog, b, [(EMAIL, "service", "web")] * 5
+                      + [(SIZE, "marketing.direct", "sms")])
+    checks.check(demo_catalog, a, SIZE, "service", "web", as_of=AsOf(revision=1))  # counted
+    checks.usage_matrix(demo_catalog, reviewer, EMAIL)  # not counted
+    assert recorder.waiting == 10 and rows(demo_catalog) == 0  # nothing written yet
+    recorder.flush()
+    recorder.flush()  # nothing more to write
+    entries = everything(demo_catalog, reviewer)
+    got = sorted((e.caller, e.field, e.purpose, e.channel, e.allowed, e.count) for e in entries)
+    assert got == sorted([
+        ("team-a", EMAIL, "marketing.direct", "email", True, 3),
+        ("team-a", SIZE, "service", "web", False, 1),  # as of revision 1: no fields yet
+        ("token 7", EMAIL, "service", "web", False, 5),
+        ("token 7", SIZE, "marketing.direct", "sms", False, 1)])
+    minute = entries[0].minute
+    assert minute.tzinfo is not None and minute.second == 0
+    # A second flush adds up with the first: the reader sums.
+    checks.check(demo_catalog, a, EMAIL, "marketing.direct", "email")
+    recorder.close()
+    [entry] = everything(demo_catalog, reviewer, caller="team-a", field="crm.customers",
+                         purpose="marketing", allowed=True)
+    assert entry.count == 4
+    assert everything(demo_catalog, reviewer, channel="sms")[0].field == SIZE
+    assert everything(demo_catalog, reviewer, since=minute + timedelta(minutes=1)) == []
+    assert len(everything(demo_catalog, reviewer, until=minute + timedelta(minutes=1))) == 4
+    assert everything(demo_catalog, reviewer, field="crm.custom") == []  # whole segments
+
+
+def test_order_is_newest_minute_first_then_by_key(demo_catalog, reviewer):
+    recorder = decision_log.enable(demo_catalog)
+    old = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    with demo_catalog.engine.begin() as conn:
+        conn.execute(DecisionLogRow.__table__.insert(), [
+            {"minute": old, "caller": c, "field": EMAIL, "purpose": "service", "channel": "web",
+             "allowed": True, "count": 1} for c in ("b", "a")])
+    checks.check(demo_catalog, Principal("pipeline", name="z"), EMAIL, "service", "web")
+    recorder.flush()
+    got = [(e.minute == old, e.caller) for e in everything(demo_catalog, reviewer)]
+    assert got == [(False, "z"), (True, "a"), (True, "b")]
+
+
+def test_invented_names_do_not_grow_memory_without_bound(demo_catalog, reviewer):
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90,
+                                             max_keys=100)
+    who = Principal("pipeline", name="fuzzer")
+    for i in range(20):
+        reqs = [(f"x.y.z{i}_{j}", "service", "web") for j in range(50)]
+        recorder.record(who, demo_catalog.index.check_many(reqs))
+    assert sum(len(b.held) for b in recorder._pending.values()) <= 100 + 50
+    assert recorder.waiting == 1000  # nothing is lost: the rest is counted as overflow
+    recorder.flush()
+    entries = everything(demo_catalog, reviewer)
+    assert sum(e.count for e in entries) == 1000
+    assert any(e.field == decision_log.OVERFLOW for e in entries)
+
+
+def test_retention_prunes_old_entries(demo_catalog, reviewer):
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=1)
+    with demo_catalog.engine.begin() as conn:
+        conn.execute(DecisionLogRow.__table__.insert(), [
+            {"minute": datetime.now(UTC) - timedelta(days=d), "caller": "c", "field": EMAIL,
+             "purpose": "service", "channel": "web", "allowed": True, "count": 1}
+            for d in (0, 3)])
+    assert recorder.prune() == 1
+    assert len(everything(demo_catalog, reviewer)) == 1
+
+
+def test_off_writes_nothing(catalog_factory, demo_catalog, pipeline):
+    off = catalog_factory(str(demo_catalog.settings.database_url), decision_log=False)
+    assert decision_log.enable(off) is None
+    checks.check(off, pipeline, EMAIL, "service", "web")
+    assert rows(off) == 0
+
+
+@pytest.mark.parametrize(("filters", "words"), [
+    ({"since": datetime(2026, 2, 1), "until": datetime(2026, 1, 1)}, "after until"),
+    ({"after": "not a cursor!"}, "invalid cursor"),
+    ({"after": "WyJ4Il0="}, "invalid cursor"),  # valid base64 of JSON, not a key
+    ({"first": 0}, "first"),
+])
+def test_decision_log_bad_input(demo_catalog, reviewer, filters, words):
+    with pytest.raises(BadInput, match=words):
+        audit.decision_log(demo_catalog, reviewer, **filters)
+
+
+@pytest.mark.parametrize("role", ["pipeline", "owner"])
+def test_only_reviewers_and_admins_read_the_log(demo_catalog, role):
+    who = Principal(role, "crm." if role == "owner" else None)
+    with pytest.raises(Forbidden):
+        audit.decision_log(demo_catalog, who)
+    with pytest.raises(Forbidden):
+        audit.overcrowding(demo_catalog, who)
+
+
+def test_overcrowding_counts_distinct_callers_per_channel_and_marketing_purpose(
+        demo_catalog, reviewer):
+    recorder = decision_log.enable(demo_catalog)
+    for team in ("a", "b", "c"):
+        who = Principal("pipeline", name=f"team-{team}")
+        checks.check_many(demo_catalog, who, [(EMAIL, "marketing.direct", "email")] * 2)
+    checks.check(demo_catalog, Principal("pipeline", name="team-a"), EMAIL,
+                 "marketing.direct", "sms")
+    checks.check(demo_catalog, Principal("pipeline", name="team-d"), EMAIL, "service", "sms")
+    recorder.flush()
+    got = [(r.channel, r.purpose, r.callers, r.decisions)
+           for r in audit.overcrowding(demo_catalog, reviewer)]
+    assert got == [("email", "marketing.direct", 3, 6), ("sms", "marketing.direct", 1, 1)]
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert audit.overcrowding(demo_catalog, reviewer, since=later) == []

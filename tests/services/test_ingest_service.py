@@ -1,0 +1,105 @@
+"""The ingestion service (CONTRACT §11): one write per event or file, edges that see the
+fields the same write registered, roles and scopes, and the default taxonomy and rule that
+`catalog init` adds to existing catalogs."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from catalog.domain.model import Edge
+from catalog.domain.openlineage import parse_event
+from catalog.errors import Conflict, Forbidden
+from catalog.services import setup
+from catalog.services.fields import FieldInput, register_in
+from catalog.services.ingest import ingest_events
+from catalog.services.lineage import add_edges_in
+
+
+def run_event(output: str, column: str, inputs: list[tuple[str, str]],
+              kind: str = "COMPLETE") -> object:
+    return parse_event({
+        "eventType": kind, "eventTime": "2026-11-30T00:00:00Z", "run": {"runId": "r"},
+        "job": {"namespace": "test", "name": output},
+        "outputs": [{"namespace": "ns", "name": output, "facets": {"columnLineage": {
+            "fields": {column: {"inputFields": [
+                {"namespace": "ns", "name": d, "field": c,
+                 "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}
+                for d, c in inputs]}}}}}]})
+
+
+def test_edges_see_fields_registered_earlier_in_the_same_write(catalog, admin):
+    new = [FieldInput(n, category="unclassified", source="derived", owner="unowned")
+           for n in ("a.b.c", "a.b.d")]
+    with catalog.write(admin.actor) as txn:
+        register_in(txn, catalog.index, new)
+        added, updated = add_edges_in(txn, catalog.index, [Edge("a.b.c", "a.b.d", "x")])
+    assert (len(added), updated) == (1, [])
+    assert catalog.index.upstream("a.b.d") == ["a.b.c"]
+
+
+def test_a_file_is_one_transaction(catalog, admin):
+    before = catalog.index.revision
+    result = ingest_events(catalog, admin, [
+        run_event("s.t", "x", [("src.t", "a")], "START"),
+        run_event("s.t", "y", [("s.t", "x")]),
+        run_event("s.u", "z", [("s.t", "y")])])
+    assert (result.revision, result.fields_registered, result.edges_added) == (
+        before + 1, 4, 3)
+    with pytest.raises(Conflict, match="cycle"):
+        ingest_events(catalog, admin, [run_event("n.t", "new", [("src.t", "a")]),
+                                       run_event("src.t", "a", [("s.u", "z")])])
+    assert catalog.index.get("n.t.new") is None
+    assert catalog.index.revision == before + 1
+
+
+def test_failed_runs_and_replays_commit_nothing(catalog, admin):
+    event = run_event("s.t", "x", [("src.t", "a")])
+    first = ingest_events(catalog, admin, [event])
+    for again in (event, run_event("s.t", "x", [("src.t", "b")], "FAIL")):
+        result = ingest_events(catalog, admin, [again])
+        assert (result.revision, result.fields_registered, result.edges_added) == (
+            first.revision, 0, 0)
+
+
+def test_a_new_transform_replaces_the_old_and_no_transform_keeps_it(catalog, admin):
+    ingest_events(catalog, admin, [run_event("s.t", "x", [("src.t", "a")])])
+    plain = parse_event({"eventType": "COMPLETE", "eventTime": "2026-11-30T00:00:00Z",
+                         "run": {"runId": "r"}, "job": {"namespace": "j", "name": "n"},
+                         "outputs": [{"namespace": "ns", "name": "s.t", "facets": {
+                             "columnLineage": {"fields": {"x": {"inputFields": [
+                                 {"namespace": "ns", "name": "src.t", "field": "a"}]}}}}}]})
+    assert ingest_events(catalog, admin, [plain]).edges_updated == 0
+    assert catalog.index.graph.edge("src.t.a", "s.t.x").transform == "DIRECT/IDENTITY"
+    masked = run_event("s.t", "x", [("src.t", "a")])
+    body = masked.model_dump(by_alias=True)
+    body["outputs"][0]["facets"]["columnLineage"]["fields"]["x"]["inputFields"][0][
+        "transformations"] = [{"type": "DIRECT", "subtype": "IDENTITY", "masking": True}]
+    assert ingest_events(catalog, admin, [parse_event(body)]).edges_updated == 1
+    assert catalog.index.graph.edge("src.t.a", "s.t.x").transform == "DIRECT/IDENTITY/MASKED"
+
+
+def test_roles_and_scopes(catalog, reviewer, pipeline, owner_of):
+    event = run_event("crm.t", "x", [("other.t", "a")])
+    for who in (reviewer, pipeline, owner_of("dwh.")):
+        with pytest.raises(Forbidden):
+            ingest_events(catalog, who, [event])
+    # An owner registers inputs outside its scope as placeholders.
+    assert ingest_events(catalog, owner_of("crm."), [event]).fields_registered == 2
+    assert catalog.index.get("other.t.a").owner == "unowned"
+
+
+def test_init_adds_unclassified_to_existing_catalogs(bare_catalog, tmp_path):
+    old = tmp_path / "seeds"
+    shutil.copytree(setup.SEEDS, old)
+    taxonomy = (old / "taxonomy.yaml").read_text().splitlines(keepends=True)
+    (old / "taxonomy.yaml").write_text("".join(
+        line for line in taxonomy if not line.startswith("  unclassified:")))
+    rules = (old / "rules.yaml").read_text()
+    (old / "rules.yaml").write_text(rules[:rules.index("  unclassified-data:")])
+    setup.init(bare_catalog, old)  # a catalog made before ingestion existed
+    assert "unclassified" not in bare_catalog.index.taxonomy.categories
+    assert setup.init(bare_catalog) == {"taxonomy": 1, "rules": 1}
+    assert bare_catalog.index.taxonomy.categories["unclassified"] == 4
+    assert "unclassified-data" in {r.key for r in bare_catalog.index.rules}
