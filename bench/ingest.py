@@ -1,4 +1,4 @@
-"""OpenLineage ingestion over HTTP (CONTRACT §11), one server worker on SQLite:
+"""OpenLineage ingestion over HTTP (docs/semantics.md §11), one server worker on SQLite:
 
 - events/s for 50-column COMPLETE RunEvents with column lineage, each a new output dataset
   (50 fields registered, 100 edges: 50 DIRECT/IDENTITY, 50 INDIRECT/FILTER from a

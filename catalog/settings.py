@@ -22,9 +22,9 @@ class Settings(BaseSettings):
     # GET /metrics (Prometheus); off hides it.
     metrics: bool = True
     # OpenLineage name mapping rules: a YAML list of {namespace, dataset_prefix, field_prefix},
-    # or the path of a YAML file that holds one (CONTRACT §11).
+    # or the path of a YAML file that holds one (docs/semantics.md §11).
     openlineage_mapping: str | None = None
-    # The decision log (CONTRACT §10): on/off, seconds between flushes, days kept.
+    # The decision log (docs/semantics.md §10): on/off, seconds between flushes, days kept.
     decision_log: bool = True
     decision_log_flush: float = 5.0
     decision_log_days: int = 90

@@ -2,9 +2,9 @@
 them (JSON, optionally gzip), with a bearer token. This module only reads the body within its
 limit, authenticates and translates errors; the service parses, maps and writes.
 
-Order of checks (CONTRACT §11): 401 no or bad token; 403 a role that may not write; 413 a body
-over the limit; 400 not an event; 403 an owner's scope missing an output column; 400 what the
-event gets wrong; 409 a cycle."""
+Order of checks (docs/semantics.md §11): 401 no or bad token; 403 a role that may not write;
+413 a body over the limit; 400 not an event; 403 an owner's scope missing an output column;
+400 what the event gets wrong; 409 a cycle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""GET /metrics: Prometheus text format, no token (CONTRACT §14); CATALOG_METRICS=off hides it.
+"""GET /metrics: Prometheus text format, no token (docs/semantics.md §14); CATALOG_METRICS=off hides
+it.
 
 Cheap on the check path: a request appends (query, seconds) to a deque and a check appends its
 decision (or its list of decisions) to another; both are O(1), atomic under the GIL, and take
@@ -21,7 +22,6 @@ import threading
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable
 from operator import attrgetter
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from catalog.api.graphql.context import off_loop
 from catalog.db import repo
+from catalog.services import decision_log
 
 log = logging.getLogger("catalog.metrics")
 FLUSH_SECONDS = 1.0
@@ -51,9 +52,6 @@ MAX_LABELLED = 1_000  # documents whose operation is remembered; then the memo s
 PARSE_LIMIT = 20_000  # characters; a longer document is labelled by a cheap scan
 ALLOWED = attrgetter("allowed")
 
-# The decision log (another module) registers a function answering how many entries wait to
-# be flushed; until then the gauge reads 0.
-backlog_source: Callable[[], int] = lambda: 0  # noqa: E731
 
 
 class Metrics:
@@ -79,8 +77,9 @@ class Metrics:
                          **reg)
         self.sync_errors = Counter("catalog_sync_errors", "Background syncs of the index that "
                                    "failed", **reg)
-        self.backlog = Gauge("catalog_decision_log_backlog", "Decision-log entries waiting to "
-                             "be flushed to the database", multiprocess_mode="livesum", **reg)
+        self.backlog = Gauge("catalog_decision_log_backlog", "Decisions the decision log has "
+                             "counted and not yet flushed to the database",
+                             multiprocess_mode="livesum", **reg)
         self.requests: deque = deque()
         catalog.seen = deque()  # services.checks appends what it answers
         self._operations: dict[str, str] = {}
@@ -147,7 +146,8 @@ class Metrics:
         if errors > self._sync_errors_seen:
             self.sync_errors.inc(errors - self._sync_errors_seen)
             self._sync_errors_seen = errors
-        self.backlog.set(backlog_source())
+        recorder = decision_log.recorder_of(cat)  # None when CATALOG_DECISION_LOG is off
+        self.backlog.set(recorder.waiting if recorder is not None else 0)
 
     def operation(self, query: str | None) -> str:
         """The request's root field (`check`, `checkMany`, `registerField`...), `multiple`,

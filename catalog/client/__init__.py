@@ -1,4 +1,4 @@
-"""A Python client for the catalog's API (CONTRACT §14), for pipelines:
+"""A Python client for the catalog's API (docs/semantics.md §14), for pipelines:
 
     from catalog.client import CatalogClient
 

@@ -1,5 +1,5 @@
 """Queries for time and audit: the change log read as a feed and folded into old states, and
-the decision log (CONTRACT §9, §10)."""
+the decision log (docs/semantics.md §9-10)."""
 
 from __future__ import annotations
 

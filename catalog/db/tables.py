@@ -123,7 +123,7 @@ class ChangeRow(SQLModel, table=True):
 
 
 class ConsoleSession(SQLModel, table=True):
-    """A signed-in console session (CONTRACT §13). Kept here, not in the process, so every
+    """A signed-in console session (docs/semantics.md §13). Kept here, not in the process, so every
     worker and server shares it; it dies with its token (revoked) or at expires_at."""
 
     __tablename__ = "console_session"
@@ -135,8 +135,8 @@ class ConsoleSession(SQLModel, table=True):
 
 
 class DecisionLogRow(SQLModel, table=True):
-    """Decision counts (CONTRACT §10). Each flush of each worker inserts its own rows; readers
-    sum them per key, so workers and servers never contend on a row."""
+    """Decision counts (docs/semantics.md §10). Each flush of each worker inserts its own rows;
+    readers sum them per key, so workers and servers never contend on a row."""
 
     __tablename__ = "decision_log"
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class ReasonCode(StrEnum):
-    # Declaration order is the order reasons are sorted in (docs/semantics.md, section 3).
+    # Declaration order is the order reasons are sorted in (docs/semantics.md §3).
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     UNKNOWN_PURPOSE = "UNKNOWN_PURPOSE"
     UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"

@@ -1,5 +1,5 @@
 """What a taxonomy makes of a field: its effective categories and sources, its sensitivity, and
-bit masks over the taxonomy's (purpose, channel) cells (CONTRACT §5 steps 3-4):
+bit masks over the taxonomy's (purpose, channel) cells (docs/semantics.md §3, steps 3-4):
 
 - own:     cells the field's own grants permit;
 - up_ok:   cells every ancestor permits, the AND of the parents' own & up_ok;

@@ -1,4 +1,4 @@
-"""The in-memory catalog index and decision engine (docs/semantics.md, section 3).
+"""The in-memory catalog index and decision engine (docs/semantics.md §3).
 
 Everything a check needs is precomputed per field (catalog/domain/derive.py): effective
 categories and sources, the sensitivity, and bit masks over the taxonomy's (purpose, channel)
@@ -131,23 +131,23 @@ class CatalogIndex:
     def check(self, field: str, purpose: str, channel: str) -> Decision:
         nodes = self._nodes
         node = nodes.over.get(field) or nodes.base.get(field)
-        if node is not None and node.verdicts is not None:
-            hit = node.verdicts.get((purpose, channel))
-            if hit is not None:
-                if hit.revision != self.revision:  # still valid (same node); restamp it
-                    hit = node.verdicts[(purpose, channel)] = replace(hit,
-                                                                      revision=self.revision)
-                return hit
-        rec = self.fields.get(field) if isinstance(field, str) else None
-        if rec is None or node is None or (purpose, channel) not in self._cell:
-            return self._unknown(rec, field, purpose, channel)
         key = (purpose, channel)
-        if node.deep is not None:
-            kept = node.deep.get(key)
-            if kept is not None and kept[0] == self._epoch:
-                hit = kept[1]
-                return hit if hit.revision == self.revision else replace(
-                    hit, revision=self.revision)
+        if node is not None:
+            if node.verdicts is not None:
+                hit = node.verdicts.get(key)
+                if hit is not None:
+                    if hit.revision != self.revision:  # still valid (same node): restamp it
+                        hit = node.verdicts[key] = replace(hit, revision=self.revision)
+                    return hit
+            if node.deep is not None:
+                kept = node.deep.get(key)
+                if kept is not None and kept[0] == self._epoch:
+                    hit = kept[1]
+                    return hit if hit.revision == self.revision else replace(
+                        hit, revision=self.revision)
+        rec = self.fields.get(field) if isinstance(field, str) else None
+        if rec is None or node is None or key not in self._cell:
+            return self._unknown(rec, field, purpose, channel)
         decision = self._decide(rec, purpose, channel).at(field, purpose, channel,
                                                           self.revision)
         if self._cached[0] >= MAX_CACHED:  # bound memory under a random load on a huge catalog

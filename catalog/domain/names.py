@@ -1,4 +1,4 @@
-"""Name and text rules (docs/semantics.md, section 1): field names, taxonomy keys, free text."""
+"""Name and text rules (docs/semantics.md §1): field names, taxonomy keys, free text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""From OpenLineage (namespace, dataset, column) to catalog field names (CONTRACT §11).
+"""From OpenLineage (namespace, dataset, column) to catalog field names (docs/semantics.md §11).
 
 Rules are data (CATALOG_OPENLINEAGE_MAPPING): the first rule whose namespace equals the
 dataset's (or that names none) and whose dataset_prefix starts the dataset name replaces that

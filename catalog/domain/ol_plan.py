@@ -1,5 +1,5 @@
-"""What an OpenLineage event asks of the catalog (CONTRACT §11): the fields it names and the
-lineage edges its columnLineage facets state. Pure: the service decides what is new."""
+"""What an OpenLineage event asks of the catalog (docs/semantics.md §11): the fields it names and
+the lineage edges its columnLineage facets state. Pure: the service decides what is new."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Policy rules as data (docs/semantics.md, section 2). A rule matches when every criterion it
+"""Policy rules as data (docs/semantics.md §2). A rule matches when every criterion it
 states matches; a list criterion matches when any listed key covers a value of the field or
 request."""
 

@@ -1,6 +1,6 @@
 """The taxonomy: categories (with sensitivity), purposes, channels (with privacy), sources.
 
-Keys are hierarchical (docs/semantics.md, section 1): a key covers every key below it. A
+Keys are hierarchical (docs/semantics.md §1): a key covers every key below it. A
 sub-category inherits its parent's sensitivity unless it states its own.
 """
 

@@ -1,5 +1,5 @@
-"""The `unclassified` category and the `unclassified-data` rule (CONTRACT §11): fields found by
-ingestion decide nothing until their owner classifies them. The rule is plain data in
+"""The `unclassified` category and the `unclassified-data` rule (docs/semantics.md §11): fields
+found by ingestion decide nothing until their owner classifies them. The rule is plain data in
 seeds/rules.yaml; this module gives its denial a message that says which field to classify."""
 
 from __future__ import annotations

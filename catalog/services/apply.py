@@ -1,5 +1,5 @@
-"""`catalog apply` and `catalog seed`: make the catalog equal a set of files (CONTRACT §12), in
-one transaction and one revision.
+"""`catalog apply` and `catalog seed`: make the catalog equal a set of files (docs/semantics.md
+§12), in one transaction and one revision.
 
 The files are read and checked first (codefile), then compared with the catalog as it stands
 inside the writer's lock: the result is a `Plan`, the list of changes. An empty plan commits
@@ -47,6 +47,7 @@ class Plan:
     removed_edges: list[Edge] = field(default_factory=list)
     new_taxonomy: Taxonomy | None = None
     new_rules: tuple[PolicyRule, ...] = ()
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # taxonomy key -> file
 
     @property
     def size(self) -> int:
@@ -107,7 +108,9 @@ def _deleted(conn, spec: Spec, seed: bool) -> set[str]:
 def write_plan(txn, plan: Plan) -> None:
     for before, after in plan.taxonomy:
         # The log marks an intensity as stated when the files change it (CONTRACT §15).
-        writes.upsert_taxonomy_key(txn, before, after, states_intensity=after["intensity"]
+        writes.upsert_taxonomy_key(txn, before, after,
+                                   plan.files.get((after["kind"], after["key"])),
+                                   states_intensity=after["intensity"]
                                    != (before["intensity"] if before else None))
     for before, rule in plan.rules:
         writes.upsert_rule(txn, before, rule)
@@ -153,6 +156,7 @@ def _plan_taxonomy(plan: Plan, spec: Spec, rows: dict, *, prune: bool, seed: boo
         merged[(kind, key)] = after
         if after != before:
             plan.taxonomy.append((before, after))
+            plan.files[(kind, key)] = Path(origin.rpartition(":")[0]).name
     by_kind: dict[str, dict] = {"category": {}, "purpose": {}, "channel": {}, "source": {}}
     for (kind, key), row in merged.items():
         by_kind[kind][key] = row["sensitivity"] if kind == "category" else row["privacy"]

@@ -92,7 +92,7 @@ class Flips:
 def flips(index: CatalogIndex, plan: Plan) -> Flips:
     """Every (field, leaf purpose, channel) cell of the fields the plan touches and their
     descendants (every field when rules or taxonomy change) whose `allowed` would change: the
-    cells simulate compares (CONTRACT §9), on the same kind of private snapshot."""
+    cells simulate compares (docs/semantics.md §9), on the same kind of private snapshot."""
     after = after_index(index, plan)
     if plan.taxonomy or plan.rules or plan.deleted_rules:
         names = set(after.fields)

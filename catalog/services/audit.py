@@ -1,4 +1,4 @@
-"""Reading the decision log (CONTRACT §10) and the overcrowding watch built on it."""
+"""Reading the decision log (docs/semantics.md §10) and the overcrowding watch built on it."""
 
 from __future__ import annotations
 

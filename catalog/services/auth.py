@@ -1,4 +1,4 @@
-"""Tokens, principals and what each role may do (docs/semantics.md, section 5). Every service
+"""Tokens, principals and what each role may do (docs/semantics.md §5). Every service
 operation calls `require` before it reads or writes, so a resolver that forgets cannot open a
 hole."""
 
@@ -63,7 +63,7 @@ def require(principal: Principal | None, action: str, field: str | None = None, 
 
 def scope_covers(scope: str | None, name: str) -> bool:
     """A scope covers whole name segments: `crm` and `crm.` both cover `crm.customers.email`,
-    neither covers `crm_archive.customers.email` (docs/semantics.md, section 5)."""
+    neither covers `crm_archive.customers.email` (docs/semantics.md §5)."""
     base = (scope or "").rstrip(".")
     return bool(base) and (name == base or name.startswith(base + "."))
 

@@ -1,5 +1,5 @@
-"""Catalog-as-code files (CONTRACT §12): read YAML into a `Spec`, every entry with the file and
-line it came from, so that an error names what to fix. Nothing here touches the database.
+"""Catalog-as-code files (docs/semantics.md §12): read YAML into a `Spec`, every entry with the file
+and line it came from, so that an error names what to fix. Nothing here touches the database.
 
 A file holds any of the sections `categories`, `purposes`, `channels`, `sources` (taxonomy),
 `rules`, `fields` and `lineage`: the formats `catalog seed` reads and `catalog export` writes.

@@ -1,5 +1,5 @@
-"""The decision log (CONTRACT §10): every decision `check` and `checkMany` answer over the API,
-counted per (minute, caller, field, purpose, channel, allowed) in memory on each worker and
+"""The decision log (docs/semantics.md §10): every decision `check` and `checkMany` answer over the
+API, counted per (minute, caller, field, purpose, channel, allowed) in memory on each worker and
 flushed to the database in batches by a background thread: never a write on the request path.
 
 Counting costs the request path a dictionary update per decision and nothing more: decisions

@@ -1,5 +1,5 @@
-"""`catalog export`: the whole catalog as YAML (CONTRACT §12), in the format `catalog apply`
-reads. Everything is sorted, and nothing that changes without the catalog changing (revision,
+"""`catalog export`: the whole catalog as YAML (docs/semantics.md §12), in the format `catalog
+apply` reads. Everything is sorted, and nothing that changes without the catalog changing (revision,
 time, tokens) is written, so two exports of the same catalog are byte-identical."""
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ MAX_TEXT = 200  # owner and source_system columns; PostgreSQL refuses longer val
 
 
 def check_texts(rec: FieldRecord) -> None:
-    """Widths and characters of the free-text attributes (docs/semantics.md, section 1)."""
+    """Widths and characters of the free-text attributes (docs/semantics.md §1)."""
     for attr, label in (("owner", "owner"), ("source_system", "sourceSystem")):
         value = getattr(rec, attr)
         check_text(value, f"field {rec.name}: {label}")

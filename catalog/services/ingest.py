@@ -1,5 +1,5 @@
-"""OpenLineage ingestion (CONTRACT §11): events in, unclassified fields and lineage edges out,
-one transaction per call (an event, or a whole file of them).
+"""OpenLineage ingestion (docs/semantics.md §11): events in, unclassified fields and lineage edges
+out, one transaction per call (an event, or a whole file of them).
 
 Order of refusals: no principal (UNAUTHENTICATED), a role that may not write (FORBIDDEN), an
 owner whose scope misses an output column (FORBIDDEN), then what is wrong with the event

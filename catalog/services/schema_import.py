@@ -1,4 +1,5 @@
-"""`catalog ingest schema`: the columns of a real database as catalog fields (CONTRACT §11).
+"""`catalog ingest schema`: the columns of a real database as catalog fields (docs/semantics.md
+§11).
 
 Every column the catalog lacks is registered `unclassified` (source first_party, owner
 unowned), with a suggested category in its description for the owner to confirm; nothing is

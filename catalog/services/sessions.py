@@ -1,4 +1,4 @@
-"""Console sessions (CONTRACT §13): sign in with a token, look a session up, sign out.
+"""Console sessions (docs/semantics.md §13): sign in with a token, look a session up, sign out.
 
 A session lives in the database, so any worker or server answers it; it ends at sign-out, at
 expiry, or when its token is revoked (the lookup joins the token and checks it is live). The

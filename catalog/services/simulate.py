@@ -1,7 +1,7 @@
-"""What-if (CONTRACT §9): apply draft changes to a private snapshot and return the decisions
-that flip. Nothing is written and nothing is published: the catalog's index is an immutable
-snapshot, and `apply` on it returns a private next one that shares everything the changes do
-not affect (copy-on-write), so the cost is that of the affected fields, and concurrent checks
+"""What-if (docs/semantics.md §9): apply draft changes to a private snapshot and return the
+decisions that flip. Nothing is written and nothing is published: the catalog's index is an
+immutable snapshot, and `apply` on it returns a private next one that shares everything the changes
+do not affect (copy-on-write), so the cost is that of the affected fields, and concurrent checks
 keep answering from the published snapshot as if nothing ran.
 
 Cells are compared by `allowed` alone (cheap bit tests); full decisions, before and after,

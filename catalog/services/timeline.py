@@ -1,4 +1,4 @@
-"""Time (CONTRACT §9): the catalog as it stood at a revision, and the change feed.
+"""Time (docs/semantics.md §9): the catalog as it stood at a revision, and the change feed.
 
 The change log is the source of truth: the index at revision r is a fold of the log up to r
 into a fresh CatalogIndex (the same class the current answers come from), built once and kept

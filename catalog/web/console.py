@@ -1,4 +1,4 @@
-"""The reviewer console (CONTRACT §13): how a page request is handled.
+"""The reviewer console (docs/semantics.md §13): how a page request is handled.
 
 Every page is a plain function `view(web, page) -> Response`, run off the event loop (the
 services it calls are synchronous). Around it, `Console.handler` reads the form (bounded),

@@ -1,4 +1,4 @@
-"""Time and audit over HTTP (CONTRACT §9, §10): asOf on every execution path, changes,
+"""Time and audit over HTTP (docs/semantics.md §9-10): asOf on every execution path, changes,
 simulate, decisionLog and overcrowding, their errors and roles. SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ async def test_changes_feed_and_its_roles(read_api):
     data = await read_api.data("{ changes(first: 3) { revision action entity after } }",
                                as_="reviewer")
     assert data["changes"][0]["revision"] == 1
-    assert data["changes"][0]["action"] == "add_taxonomy_key"
+    assert data["changes"][0]["action"] == "upsert_taxonomy_key"
     assert len({e["revision"] for e in data["changes"]}) == 1  # revision 1 is not split
     await read_api.error("{ changes { revision } }", code="FORBIDDEN", as_="pipeline")
     await read_api.error("{ changes(first: 0) { revision } }", code="BAD_INPUT")

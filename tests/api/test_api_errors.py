@@ -1,4 +1,4 @@
-"""Errors over HTTP (docs/semantics.md, section 8): each has extensions.code and a message that says
+"""Errors over HTTP (docs/semantics.md §8): each has extensions.code and a message that says
 what to fix; none changes anything; none shows a stack trace or SQL; a check never errors for
 unknown keys but answers a decision with UNKNOWN_*."""
 

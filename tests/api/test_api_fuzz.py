@@ -1,7 +1,7 @@
 """Property-based fuzzing of the GraphQL API (hypothesis, hypothesis-graphql): for documents
 generated from the schema itself, and for hostile variables sent with fixed documents, the
 server never answers 5xx, never answers INTERNAL, and a request whose every root field failed
-leaves the catalog revision where it was (docs/semantics.md, section 8).
+leaves the catalog revision where it was (docs/semantics.md §8).
 
 Runs on the demo catalog, SQLite and PostgreSQL, with a bounded number of examples per run
 (about half a minute in all); derandomized, so a failure shows up again on the next run."""

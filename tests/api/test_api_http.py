@@ -1,4 +1,4 @@
-"""The HTTP edge of POST /graphql (CONTRACT §6, GraphQL over HTTP): content type, the
+"""The HTTP edge of POST /graphql (docs/semantics.md §7, GraphQL over HTTP): content type, the
 Authorization header, GraphiQL's introspection query, documents that must cost their sender
 only, and memory that does not grow with what callers send."""
 

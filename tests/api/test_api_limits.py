@@ -1,4 +1,4 @@
-"""Limits and the HTTP edges (docs/semantics.md, section 7): document depth and aliases, batch
+"""Limits and the HTTP edges (docs/semantics.md §7): document depth and aliases, batch
 sizes, body size, malformed bodies, unreachable revisions, GET. Past a limit: a BAD_INPUT error,
 never a hang; and the server goes on answering."""
 

@@ -1,4 +1,4 @@
-"""Freshness across real server processes on one database (docs/semantics.md, section 4): after a
+"""Freshness across real server processes on one database (docs/semantics.md §4): after a
 revoke has returned revision r on one server, a check with atLeastRevision r on any other
 server (or any worker of a multi-worker server) never allows what was revoked."""
 

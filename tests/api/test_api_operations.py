@@ -277,7 +277,7 @@ async def test_add_lineage_changes_decisions_downstream(api):
     assert edge == {"upstream": broker, "downstream": score, "transform": "join"}
     after = await api.field(score)
     assert broker in after["upstream"] and score in (await api.field(broker))["downstream"]
-    # An edge change moves both fields' revisions (docs/semantics.md, section 4).
+    # An edge change moves both fields' revisions (docs/semantics.md §4).
     assert after["revision"] > before["revision"]
     assert (await api.field(broker))["revision"] == after["revision"]
     d = await api.check(score, "personalization.recommendations", "web",

@@ -1,4 +1,4 @@
-"""docs/semantics.md, section 5, over HTTP: every role against every mutation and query. A role
+"""docs/semantics.md §5, over HTTP: every role against every mutation and query. A role
 acting outside its rights gets FORBIDDEN and changes nothing (the catalog revision and the fields
 involved are as they were)."""
 

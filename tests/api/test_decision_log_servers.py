@@ -1,5 +1,5 @@
-"""The decision log across real server processes (CONTRACT §10): counts from every worker reach
-the database in the background and equal the checks sent; stopping a server flushes; with the
+"""The decision log across real server processes (docs/semantics.md §10): counts from every worker
+reach the database in the background and equal the checks sent; stopping a server flushes; with the
 log off nothing is written."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""POST /api/v1/lineage (CONTRACT §11): order of checks, error bodies, one transaction per
+"""POST /api/v1/lineage (docs/semantics.md §11): order of checks, error bodies, one transaction per
 event, replays, cycles, gzip, and the boudoir-topics case carried by an INDIRECT edge."""
 
 from __future__ import annotations

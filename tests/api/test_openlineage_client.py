@@ -1,5 +1,5 @@
 """The real client: openlineage-python's OpenLineageClient, HTTP transport, API-key auth and
-gzip, against `catalog serve` on a free loopback port (CONTRACT §11)."""
+gzip, against `catalog serve` on a free loopback port (docs/semantics.md §11)."""
 
 from __future__ import annotations
 

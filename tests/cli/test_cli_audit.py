@@ -19,10 +19,10 @@ def test_check_as_of_a_revision_and_a_time(invoke, initialized, tmp_path):
     assert invoke("seed", catalog, "--database-url", initialized).exit_code == 0
     args = ("check", SIZE, "service", "web", "--database-url", initialized)
     now = invoke(*args)
-    assert now.exit_code == 0 and "revision: 3" in now.stdout
-    before = invoke(*args, "--as-of", "2")
+    assert now.exit_code == 0 and "revision: 2" in now.stdout
+    before = invoke(*args, "--as-of", "1")  # init: taxonomy and rules, no fields yet
     assert before.exit_code == 1 and "UNKNOWN_FIELD" in before.stdout
-    assert "revision: 2" in before.stdout
+    assert "revision: 1" in before.stdout
     assert invoke(*args, "--as-of", "2000-01-01").stdout.rstrip().endswith("revision: 0")
     assert_one_line_error(invoke(*args, "--as-of", "99"), "not reached")
     assert_one_line_error(invoke(*args, "--as-of", "-1"), "0 or more")
@@ -38,7 +38,7 @@ def test_changes_lists_every_commit(invoke, demo_url):
     assert lines[0].startswith("revision 1 ") and "add_taxonomy_key taxonomy" in lines[0]
     assert all(not line.startswith("revision 2 ") for line in lines)  # first 1: revision 1
     assert '"key":"historical"' in out.stdout.replace(" ", "")
-    later = invoke("changes", "--after-revision", "2", "--json", "--database-url", demo_url)
+    later = invoke("changes", "--after-revision", "1", "--json", "--database-url", demo_url)
     assert later.exit_code == 0 and '"entity":"field"' in later.stdout
     assert_one_line_error(invoke("changes", "--first", "0", "--database-url", demo_url),
                           "first")

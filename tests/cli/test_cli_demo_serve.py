@@ -117,7 +117,7 @@ def test_serve_passes_the_database_to_workers(invoke, initialized, served):
 
 
 def test_serve_access_log_is_off_unless_asked(invoke, initialized, served):
-    """CONTRACT §14: no line per request by default; --access-log turns uvicorn's on."""
+    """docs/semantics.md §7: no line per request by default; --access-log turns uvicorn's on."""
     assert invoke("serve", "--database-url", initialized).exit_code == 0
     assert invoke("serve", "--access-log", "--database-url", initialized).exit_code == 0
     assert [call["access_log"] for call in served] == [False, True]

@@ -29,6 +29,9 @@ INVOCATIONS = {
     "token list": ["token", "list"],
     "token revoke": ["token", "revoke", "1"],
     "verify": ["verify", str(SEEDS / "demo" / "uses.yaml")],
+    "changes": ["changes"],
+    "log": ["log"],
+    "simulate": ["simulate", str(SEEDS / "demo" / "simulate.yaml")],
 }
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 

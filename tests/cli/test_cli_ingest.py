@@ -1,5 +1,6 @@
-"""`catalog ingest openlineage FILE` and `catalog ingest schema DATABASE_URL` (CONTRACT §11),
-the latter against real databases the tests create (SQLite, and PostgreSQL when it answers)."""
+"""`catalog ingest openlineage FILE` and `catalog ingest schema DATABASE_URL` (docs/semantics.md
+§11), the latter against real databases the tests create (SQLite, and PostgreSQL when it
+answers)."""
 
 from __future__ import annotations
 

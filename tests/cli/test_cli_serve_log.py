@@ -1,4 +1,4 @@
-"""`catalog serve` as a user starts it (CONTRACT §14): no log line per request by default,
+"""`catalog serve` as a user starts it (docs/semantics.md §7): no log line per request by default,
 `--access-log` turns uvicorn's on; start-up and shutdown are logged either way."""
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def test_init_and_check_from_an_empty_directory(installed, empty_dir, database_u
     url = [] if database_url.startswith("sqlite") else ["--database-url", database_url]
     init = run([installed / "catalog", "init", *url], cwd=empty_dir)
     assert init.returncode == 0, init.stderr
-    assert "default rules: 7 rules added" in init.stdout
+    assert "default rules: 8 rules added" in init.stdout
     if not url:
         assert (empty_dir / "catalog.db").is_file()  # the default, in the current directory
 

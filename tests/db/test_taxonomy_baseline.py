@@ -16,9 +16,10 @@ L = ChangeRow.__table__
 def make_legacy(cat) -> None:
     """Turn the change log into what the code before 0003 wrote for `catalog init`."""
     with cat.engine.begin() as conn:
-        first = conn.execute(sa.select(L).where(L.c.action == "add_taxonomy_key")
+        first = conn.execute(sa.select(L).where(L.c.action == "upsert_taxonomy_key")
                              .order_by(L.c.id).limit(1)).one()
-        added = conn.execute(L.delete().where(L.c.action == "add_taxonomy_key")).rowcount
+        added = conn.execute(L.delete().where(L.c.action == "upsert_taxonomy_key",
+                                              L.c.revision == first.revision)).rowcount
         conn.execute(L.insert().values(
             revision=first.revision, at=first.at, actor=first.actor, action="load_taxonomy",
             entity="taxonomy", after=orjson.dumps({"file": "taxonomy.yaml",
@@ -40,8 +41,8 @@ def test_as_of_rebuilds_the_taxonomy_of_a_legacy_catalog(catalog, admin):
     for revision, expected in kept.items():
         got = timeline.build_index_at(catalog, revision).taxonomy
         assert got == expected, revision
-    assert timeline.build_index_at(catalog, 2).taxonomy.categories["internal"] == 2
-    assert "marketing.postcards" not in timeline.build_index_at(catalog, 3).taxonomy.purposes
+    assert timeline.build_index_at(catalog, 1).taxonomy.categories["internal"] == 2
+    assert "marketing.postcards" not in timeline.build_index_at(catalog, 2).taxonomy.purposes
     downgrade(catalog, "0001")  # and back: the baseline goes with the revision
     with catalog.engine.connect() as conn:
         assert conn.execute(sa.select(L).where(L.c.action == "taxonomy_baseline")).all() == []

@@ -63,7 +63,7 @@ def test_long_token_names_and_scopes(catalog, admin):
         auth.create_token(catalog, admin, role="pipeline", name="n" * 201)
     # The longest scope and name still let the owner write (the change log clips the actor).
     name = ".".join(["s" * 127] * 4)  # 511 characters
-    scope = name[:384]  # whole segments (docs/semantics.md, section 5): three and their dot
+    scope = name[:384]  # whole segments (docs/semantics.md §5): three and their dot
     _, token = auth.create_token(catalog, admin, role="owner", scope=scope, name="n" * 200)
     owner = catalog.authenticator.authenticate(token)
     [rec] = register_fields(catalog, owner, [FieldInput(

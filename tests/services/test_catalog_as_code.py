@@ -1,5 +1,5 @@
-"""Catalog as code (CONTRACT §12): export, apply (one transaction, one revision), prune, dry run,
-and files refused as a whole. On SQLite and PostgreSQL."""
+"""Catalog as code (docs/semantics.md §12): export, apply (one transaction, one revision), prune,
+dry run, and files refused as a whole. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The decision log (CONTRACT §10): counted in memory per batch, flushed in batches, read with
-filters and keyset paging; bounded against invented names. SQLite and PostgreSQL."""
+"""The decision log (docs/semantics.md §10): counted in memory per batch, flushed in batches, read
+with filters and keyset paging; bounded against invented names. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_counts_equal_the_checks_sent(demo_catalog, reviewer):
 
 def test_order_is_newest_minute_first_then_by_key(demo_catalog, reviewer):
     recorder = decision_log.enable(demo_catalog)
-    old = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    old = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
     with demo_catalog.engine.begin() as conn:
         conn.execute(DecisionLogRow.__table__.insert(), [
             {"minute": old, "caller": c, "field": EMAIL, "purpose": "service", "channel": "web",

@@ -1,4 +1,4 @@
-"""The ingestion service (CONTRACT §11): one write per event or file, edges that see the
+"""The ingestion service (docs/semantics.md §11): one write per event or file, edges that see the
 fields the same write registered, roles and scopes, and the default taxonomy and rule that
 `catalog init` adds to existing catalogs."""
 

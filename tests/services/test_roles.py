@@ -1,4 +1,4 @@
-"""Who may do what (docs/semantics.md, section 5), enforced by the services: a role acting outside
+"""Who may do what (docs/semantics.md §5), enforced by the services: a role acting outside
 its rights gets Forbidden and changes nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What-if (CONTRACT §9): simulate equals apply, writes nothing, leaves the live index alone."""
+"""What-if (docs/semantics.md §9): simulate equals apply, writes nothing, leaves the live index
+alone."""
 
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def test_gaps_refuse_pipelines_and_bad_pages(catalog, pipeline, reviewer):
         transparency.gaps_page(catalog, pipeline)
     with pytest.raises(BadInput, match="first"):
         transparency.gaps_page(catalog, reviewer, first=0)
-    for cursor in ("a", browse.encode_cursor("no newline")):
+    for cursor in ("a", browse.encode_cursor("no-separator")):
         with pytest.raises(BadInput, match="cursor"):
             transparency.gaps_page(catalog, reviewer, after=cursor)
 

@@ -27,7 +27,7 @@ RULE_KEYS = (
     "helicoptering",
     "surveillance-pricing",
     "breaking-bonds",
-    "unclassified-data",  # CONTRACT §11
+    "unclassified-data",  # docs/semantics.md §11
 )
 TOP_PURPOSES = ("analytics", "marketing", "personalization", "pricing", "service", "sharing")
 CONSENT = "CONSENT_REQUIRED"

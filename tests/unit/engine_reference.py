@@ -1,4 +1,4 @@
-"""A brute-force reference implementation of docs/semantics.md, section 3, written from
+"""A brute-force reference implementation of docs/semantics.md §3, written from
 docs/semantics.md alone.
 
 It shares nothing with catalog.domain but the plain records (FieldRecord, Grant): key

@@ -1,4 +1,4 @@
-"""docs/semantics.md, section 2: each of the seven default rules fires, and a near miss where it
+"""docs/semantics.md §2: each of the seven default rules fires, and a near miss where it
 does not.
 
 Every field here grants every purpose on every channel, so whatever denies is a rule."""

@@ -1,4 +1,4 @@
-"""docs/semantics.md, sections 1 and 3 (steps 3, 4 and 6): hierarchical coverage of purposes and
+"""docs/semantics.md §1 and §3 (steps 3, 4 and 6): hierarchical coverage of purposes and
 channels, the most specific grant governs (on the field and on its ancestors), consent
 obligations."""
 

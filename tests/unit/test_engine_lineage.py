@@ -1,4 +1,4 @@
-"""docs/semantics.md, section 3 (steps 4-5) on larger graphs (chain, diamond, fan-in), the DAG guard
+"""docs/semantics.md §3 (steps 4-5) on larger graphs (chain, diamond, fan-in), the DAG guard
 (cycles, self-loops, unknown fields, batches) and lineage() traversal."""
 
 from __future__ import annotations

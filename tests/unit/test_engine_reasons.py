@@ -1,4 +1,4 @@
-"""docs/semantics.md, section 3: every reason code, fail-closed unknown names, no short-circuit,
+"""docs/semantics.md §3: every reason code, fail-closed unknown names, no short-circuit,
 reason order."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The engine against an independent brute-force implementation of docs/semantics.md, section 3
+"""The engine against an independent brute-force implementation of docs/semantics.md §3
 (engine_reference.py) on random DAGs, grants and rules: every field x purpose x channel."""
 
 from __future__ import annotations

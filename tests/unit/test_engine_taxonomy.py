@@ -1,4 +1,4 @@
-"""docs/semantics.md, sections 1-2, as the engine sees them: the seed taxonomy resolves to the
+"""docs/semantics.md §1-2, as the engine sees them: the seed taxonomy resolves to the
 contract's tables, name and key rules, key coverage, rules as data."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from catalog.domain.rules import rule_from_spec, rule_to_spec
 from catalog.domain.taxonomy import Taxonomy
 from catalog.errors import BadInput
 
-SENSITIVITY = {  # docs/semantics.md, section 2 (seeds/taxonomy.yaml), row by row
+SENSITIVITY = {  # docs/semantics.md §2 (seeds/taxonomy.yaml), row by row
     "historical": 2, "historical.purchases": 2, "historical.interactions": 2,
     "historical.browsing": 2,
     "financial": 3, "financial.payment": 3, "financial.credit": 3, "financial.income": 3,
@@ -20,7 +20,7 @@ SENSITIVITY = {  # docs/semantics.md, section 2 (seeds/taxonomy.yaml), row by ro
     "internal": 2, "internal.preferences": 1, "internal.beliefs": 4,
     "tracking": 2, "tracking.contact": 2, "tracking.device": 2, "tracking.location": 3,
     "tracking.location.precise": 3, "tracking.cross_site": 3,
-    "unclassified": 4,  # CONTRACT §11
+    "unclassified": 4,  # docs/semantics.md §11
 }
 
 

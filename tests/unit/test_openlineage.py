@@ -1,4 +1,5 @@
-"""OpenLineage parsing, name mapping, transforms and planning (CONTRACT §11): pure, by table."""
+"""OpenLineage parsing, name mapping, transforms and planning (docs/semantics.md §11): pure, by
+table."""
 
 from __future__ import annotations
 

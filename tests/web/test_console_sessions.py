@@ -1,4 +1,4 @@
-"""Sign-in, sessions, sign-out, CSRF (CONTRACT §13), on SQLite and PostgreSQL."""
+"""Sign-in, sessions, sign-out, CSRF (docs/semantics.md §13), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

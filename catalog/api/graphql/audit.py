@@ -1,5 +1,5 @@
-"""GraphQL for time and audit (CONTRACT §9, §10): asOf, changes, simulate, decisionLog and the
-overcrowding watch. Types and resolvers; query.py mounts the resolvers on Query."""
+"""GraphQL for time and audit (docs/semantics.md §9-10): asOf, changes, simulate, decisionLog and
+the overcrowding watch. Types and resolvers; query.py mounts the resolvers on Query."""
 
 from __future__ import annotations
 

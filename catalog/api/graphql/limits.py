@@ -1,4 +1,4 @@
-"""Document limits (docs/semantics.md, section 7): at most 100 aliases, counted through
+"""Document limits (docs/semantics.md §7): at most 100 aliases, counted through
 fragments (a fragment spread twice counts twice), at most 10 levels of nesting (introspection
 exempt), and bounds on how many fields a selection and a document ask for. Counts are memoized
 per fragment, so a 'fragment bomb' costs linear time to measure, not exponential."""

@@ -60,7 +60,7 @@ class Query:
                                  index=ctx.index)
         return t.Lineage.of(result, ctx.index)
 
-    @strawberry.field(description="Fields by filters, by name (docs/semantics.md, section 6).")
+    @strawberry.field(description="Fields by filters, by name (docs/semantics.md §6).")
     async def fields(self, info: Info, category: str | None = None,
                      purpose: t.PurposeFilter = None, source: str | None = None,
                      owner: str | None = None, name_prefix: str | None = None,
@@ -126,7 +126,7 @@ class Query:
         return [t.Token(id=r.id, role=r.role, scope=r.scope, name=r.name,
                         created_at=r.created_at, revoked_at=r.revoked_at) for r in rows]
 
-    # Time and audit (CONTRACT §9, §10): resolvers in audit.py.
+    # Time and audit (docs/semantics.md §9-10): resolvers in audit.py.
     changes: list[t.ChangeEntry] = strawberry.field(
         resolver=audit.changes, description="Every committed change after a revision, oldest "
         "first; first 1-1,000, a page never splits a revision.")

@@ -136,7 +136,7 @@ class Lineage:
                    edges=[LineageEdge.of(e) for e in result.edges], partial=result.partial)
 
 
-# The two purpose filters of `fields` (docs/semantics.md, section 6).
+# The two purpose filters of `fields` (docs/semantics.md §6).
 PurposeFilter = Annotated[str | None, strawberry.argument(
     description="fields with a grant on this purpose or a purpose below it")]
 PermittedForFilter = Annotated[str | None, strawberry.argument(

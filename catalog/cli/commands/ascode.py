@@ -1,4 +1,4 @@
-"""Catalog as code (CONTRACT §12): `catalog export` and `catalog apply`."""
+"""Catalog as code (docs/semantics.md §12): `catalog export` and `catalog apply`."""
 
 from __future__ import annotations
 

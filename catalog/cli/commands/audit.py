@@ -1,5 +1,5 @@
-"""`catalog changes`, `catalog simulate FILE`, `catalog log`: time and audit (CONTRACT §9, §10)
-from the command line, through the same services as the API."""
+"""`catalog changes`, `catalog simulate FILE`, `catalog log`: time and audit (docs/semantics.md
+§9-10) from the command line, through the same services as the API."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`catalog ingest openlineage FILE` and `catalog ingest schema DATABASE_URL`: fields and
-lineage from where pipelines and databases already describe them (CONTRACT §11)."""
+lineage from where pipelines and databases already describe them (docs/semantics.md §11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`catalog verify USES.yaml`: check a pipeline's declared uses, for a CI step (CONTRACT §12).
+"""`catalog verify USES.yaml`: check a pipeline's declared uses, for a CI step (docs/semantics.md
+§12).
 
 Against a server (--url, --token; through catalog.client) or else the database. Exit 0 when
 every use is allowed, 1 when any is denied, 2 on error (nothing decided)."""

@@ -1,4 +1,4 @@
-"""/changes (the change log, newest first), /log (the decision log, CONTRACT §10) and
+"""/changes (the change log, newest first), /log (the decision log, docs/semantics.md §10) and
 /unclassified (fields waiting for a category; the page says so if the taxonomy lacks it)."""
 
 from __future__ import annotations
