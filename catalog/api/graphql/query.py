@@ -8,7 +8,12 @@ from strawberry.types import Info
 from catalog.api.graphql import audit
 from catalog.api.graphql import types as t
 from catalog.api.graphql.context import off_loop
-from catalog.api.graphql.transparency import TransparencyGap, TransparencyGapConnection
+from catalog.api.graphql.transparency import (
+    SpectrumRow,
+    TransparencyGap,
+    TransparencyGapConnection,
+    spectrum,
+)
 from catalog.services import browse, checks, lineage, policy, transparency
 from catalog.services.auth import require
 
@@ -138,3 +143,6 @@ class Query:
     overcrowding: list[audit.CrowdingRow] = strawberry.field(
         resolver=audit.overcrowding, description="Per channel and marketing purpose: distinct "
         "callers and decisions in a period, most crowded first (reviewers, admins).")
+    spectrum: list[SpectrumRow] = strawberry.field(
+        resolver=spectrum, description="Allowed decisions in a period by the intensity each "
+        "had when made and the purpose as requested (CONTRACT §15; every role but pipeline).")
