@@ -13,7 +13,7 @@ from catalog.errors import BadInput, CatalogError
 from catalog.services import spectrum
 from catalog.web.console import Console, Page
 
-BAR_W, ROW_H, LABEL_W = 420.0, 26.0, 230.0
+BAR_W, ROW_H, LABEL_W = 420.0, 26.0, 280.0  # labels fit purposes of ~32 characters
 COLOURS = {"utility": "#2e7d32", "relationship": "#f9a825", "surveillance": "#c62828"}
 
 
