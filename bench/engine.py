@@ -107,6 +107,8 @@ def run(cfg) -> list[Row]:
                      f"catalog; {allowed:.0%} allowed, {reasons:.1f} reasons per decision on "
                      "average")
 
+    rows.append(intensity_row(index, single, cold_single))
+
     cfg.log(f"engine: {cfg.writes} grant writes and {cfg.writes} edge writes")
     rows += write_rows(cfg, index, cat, rng, size)
     del index, cat
@@ -146,6 +148,24 @@ def deep_rows(cfg, tax, rules, rng: random.Random) -> list[Row]:
                         f"<= {TARGET_WRITE_MS:g} ms" if q == 50 else "",
                         v <= TARGET_WRITE_MS if q == 50 else None))
     return rows
+
+
+def intensity_row(index: CatalogIndex, single: list, cold_rate: float) -> Row:
+    """What Decision.intensity (CONTRACT §15) adds to an uncached decision: the spectrum
+    lookup the engine makes, timed alone over the same requests, as a share of a cold check.
+    A cached decision carries its intensity: nothing is added there."""
+    spectrum = index.taxonomy.spectrum
+    asks = [(p, frozenset(index.effective_categories(f))) for f, p, _ in single]
+    of_decision = spectrum.of_decision
+
+    def lookups():
+        for p, cats in asks:
+            of_decision(p, cats)
+
+    rate = timed_rate(lookups, len(asks), repeat=3)
+    return Row(SECTION, "intensity, per uncached decision", 1e9 / rate, "ns",
+               f"cold check {1e9 / cold_rate:,.0f} ns", cold_rate / rate, "", None,
+               "the share of a cold check's time (ratio column); zero on warm checks")
 
 
 def write_rows(cfg, index: CatalogIndex, cat: synth.SynthCatalog, rng: random.Random,

@@ -42,6 +42,9 @@ def seed_taxonomy() -> Taxonomy:
         purposes=list(spec["purposes"]),
         channels={k: v["privacy"] for k, v in spec["channels"].items()},
         sources=list(spec["sources"]),
+        intensities={(kind, k): (v or {}).get("intensity")
+                     for section, kind in (("purposes", "purpose"), ("categories", "category"))
+                     for k, v in spec[section].items()},
     )
 
 

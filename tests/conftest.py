@@ -298,13 +298,16 @@ def describe_index(index) -> dict:
                 decisions[f"{name}|{purpose}|{channel}"] = [
                     d.allowed, [[r.code.value, r.message, r.rule, list(r.path or ())]
                                 for r in d.reasons],
-                    list(d.obligations), list(d.effective_categories), d.revision]
+                    list(d.obligations), list(d.effective_categories), d.revision,
+                    d.intensity]
     return {
         "revision": index.revision,
         "taxonomy": {"categories": dict(sorted(tax.categories.items())),
                      "purposes": sorted(tax.purposes),
                      "channels": dict(sorted(tax.channels.items())),
-                     "sources": sorted(tax.sources)},
+                     "sources": sorted(tax.sources),
+                     "intensities": {f"{kind} {key}": v for (kind, key), v
+                                     in sorted(tax.intensities.items())}},
         "rules": {r.key: rule_to_spec(r) for r in index.rules},
         "fields": fields,
         "edges": edges,

@@ -8,6 +8,7 @@ from catalog.cli.commands import (  # noqa: F401
     demo,
     ingest,
     init,
+    notice,
     seed,
     serve,
     token,

@@ -20,7 +20,8 @@ def rule_from_row(row: Any) -> PolicyRule:
     return PolicyRule(key=row.key, effect=row.effect, description=row.description or "",
                       min_sensitivity=row.min_sensitivity,
                       categories=split_keys(row.categories), sources=split_keys(row.sources),
-                      purposes=split_keys(row.purposes), channels=split_keys(row.channels))
+                      purposes=split_keys(row.purposes), channels=split_keys(row.channels),
+                      unstated_benefit=row.unstated_benefit)
 
 
 def field_json(rec: FieldRecord | None) -> dict | None:
@@ -35,8 +36,11 @@ def field_json(rec: FieldRecord | None) -> dict | None:
 
 
 def grant_json(g: Grant) -> dict:
-    return {"purpose": g.purpose, "channels": list(g.channels) if g.channels is not None
-            else None, "requiresConsent": g.requires_consent}
+    out = {"purpose": g.purpose, "channels": list(g.channels) if g.channels is not None
+           else None, "requiresConsent": g.requires_consent}
+    if g.customer_benefit is not None:  # absent, not null, in entries older than §15
+        out["customerBenefit"] = g.customer_benefit
+    return out
 
 
 def edge_json(e: Edge | None) -> dict | None:

@@ -74,17 +74,38 @@ def load_taxonomy_rows(*, conn: Connection) -> list:
 
 
 def upsert_taxonomy_entry(*, conn: Connection, kind: str, key: str, sensitivity: int | None,
-                          privacy: str | None, description: str | None) -> bool:
+                          privacy: str | None, description: str | None,
+                          intensity: str | None = None) -> bool:
     """Insert or update; True when something changed."""
     row = conn.execute(sa.select(T).where(T.c.kind == kind, T.c.key == key)).first()
-    values = dict(sensitivity=sensitivity, privacy=privacy, description=description)
+    values = dict(sensitivity=sensitivity, privacy=privacy, description=description,
+                  intensity=intensity)
     if row is None:
         conn.execute(T.insert().values(kind=kind, key=key, **values))
         return True
-    if (row.sensitivity, row.privacy, row.description) == (sensitivity, privacy, description):
+    if (row.sensitivity, row.privacy, row.description, row.intensity) == \
+            (sensitivity, privacy, description, intensity):
         return False
     conn.execute(T.update().where(T.c.kind == kind, T.c.key == key).values(**values))
     return True
+
+
+def taxonomy_intensity_edits(*, conn: Connection) -> set[tuple[str, str]]:
+    """(kind, key) of taxonomy entries whose intensity an admin has set (to a value or back
+    to inheriting): the change log's upsert_taxonomy_key entries that carry an intensity."""
+    q = (sa.select(L.c.after).where(L.c.entity == "taxonomy",
+                                    L.c.action == "upsert_taxonomy_key"))
+    out = set()
+    for (after,) in conn.execute(q):
+        entry = orjson.loads(after) if after else {}
+        if "intensity" in entry:
+            out.add((entry["kind"], entry["key"]))
+    return out
+
+
+def set_taxonomy_intensity(*, conn: Connection, kind: str, key: str, intensity: str) -> None:
+    conn.execute(T.update().where(T.c.kind == kind, T.c.key == key)
+                 .values(intensity=intensity))
 
 
 def load_rules(*, conn: Connection) -> list[PolicyRule]:
@@ -95,7 +116,8 @@ def upsert_rule(*, conn: Connection, rule: PolicyRule) -> None:
     values = dict(effect=rule.effect, description=rule.description or None,
                   min_sensitivity=rule.min_sensitivity,
                   categories=join_keys(rule.categories), sources=join_keys(rule.sources),
-                  purposes=join_keys(rule.purposes), channels=join_keys(rule.channels))
+                  purposes=join_keys(rule.purposes), channels=join_keys(rule.channels),
+                  unstated_benefit=rule.unstated_benefit)
     if conn.execute(R.update().where(R.c.key == rule.key).values(**values)).rowcount == 0:
         conn.execute(R.insert().values(key=rule.key, **values))
 
@@ -123,16 +145,17 @@ def _grants_by_field(conn: Connection, ids: Sequence[int] | None) -> dict[int, t
     object: a million fields share a few thousand of them."""
     out: dict[int, list] = defaultdict(list)
     memo: dict[tuple, Grant] = {}
-    query = sa.select(G.c.field_id, G.c.purpose, G.c.channels, G.c.requires_consent) \
-        .order_by(G.c.field_id, G.c.purpose)
+    query = sa.select(G.c.field_id, G.c.purpose, G.c.channels, G.c.requires_consent,
+                      G.c.customer_benefit).order_by(G.c.field_id, G.c.purpose)
     batches = [None] if ids is None else list(chunks(ids))
     for batch in batches:
         q = query if batch is None else query.where(G.c.field_id.in_(batch))
-        for field_id, purpose, channels, consent in conn.execute(q):
-            key = (purpose, channels, bool(consent))
+        for field_id, purpose, channels, consent, benefit in conn.execute(q):
+            key = (purpose, channels, bool(consent), benefit)
             grant = memo.get(key)
             if grant is None:
-                grant = memo[key] = Grant(purpose, split_keys(channels), bool(consent))
+                grant = memo[key] = Grant(purpose, split_keys(channels), bool(consent),
+                                          benefit)
             out[field_id].append(grant)
     lists: dict[tuple, tuple] = {}
     return {i: lists.setdefault(t, t) for i, t in ((i, tuple(g)) for i, g in out.items())}
@@ -185,7 +208,8 @@ def save_fields(*, conn: Connection, records: Sequence[FieldRecord],
     for batch in chunks(changed):
         conn.execute(G.delete().where(G.c.field_id.in_(batch)))
     grant_rows = [{"field_id": ids[r.name], "purpose": g.purpose,
-                   "channels": join_keys(g.channels), "requires_consent": g.requires_consent}
+                   "channels": join_keys(g.channels), "requires_consent": g.requires_consent,
+                   "customer_benefit": g.customer_benefit}
                   for r in records for g in r.grants]
     for batch in chunks(grant_rows):
         conn.execute(G.insert(), list(batch))

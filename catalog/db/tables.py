@@ -42,6 +42,8 @@ class TaxonomyEntry(SQLModel, table=True):
     sensitivity: int | None = None  # categories: as stated; None inherits the parent's
     privacy: str | None = Field(default=None, max_length=16)  # channels
     description: str | None = None
+    # purposes: their intensity; categories: their intensity floor; None inherits (§15)
+    intensity: str | None = Field(default=None, max_length=16)
 
 
 class FieldRow(SQLModel, table=True):
@@ -68,6 +70,7 @@ class GrantRow(SQLModel, table=True):
     purpose: str = Field(max_length=200, index=True)
     channels: str | None = None  # space-separated channel keys; NULL: every channel
     requires_consent: bool = False
+    customer_benefit: str | None = Field(default=None, max_length=500)
 
 
 class EdgeRow(SQLModel, table=True):
@@ -89,6 +92,7 @@ class RuleRow(SQLModel, table=True):
     sources: str | None = None
     purposes: str | None = None
     channels: str | None = None
+    unstated_benefit: bool | None = None
 
 
 class TokenRow(SQLModel, table=True):

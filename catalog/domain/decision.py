@@ -43,6 +43,7 @@ class Decision:
     obligations: tuple[str, ...]
     effective_categories: tuple[str, ...]
     revision: int
+    intensity: str | None = None  # CONTRACT §15; None only when the purpose is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,8 @@ class Verdict:
     reasons: tuple[Reason, ...]
     obligations: tuple[str, ...]
     effective_categories: tuple[str, ...]
+    intensity: str | None = None
 
     def at(self, field: str, purpose: str, channel: str, revision: int) -> Decision:
         return Decision(not self.reasons, field, purpose, channel, self.reasons,
-                        self.obligations, self.effective_categories, revision)
+                        self.obligations, self.effective_categories, revision, self.intensity)

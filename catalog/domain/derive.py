@@ -38,6 +38,12 @@ def governing_grant(grants: Iterable[Grant], purpose: str) -> Grant | None:
     return None
 
 
+def benefit_stated(grants: Iterable[Grant], purpose: str) -> bool:
+    """Does the governing grant for purpose state a customer benefit? (No grant: no.)"""
+    grant = governing_grant(grants, purpose)
+    return grant is not None and bool(grant.customer_benefit)
+
+
 class Cells:
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy

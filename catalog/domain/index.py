@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
-from catalog.domain.derive import Cells, Derived, governing_grant
+from catalog.domain.derive import Cells, Derived, benefit_stated, governing_grant
 from catalog.domain.layered import Layered
 from catalog.domain.lineage import NONE, LineageGraph
 from catalog.domain.model import Edge, FieldRecord, LineageResult
@@ -94,6 +94,7 @@ class CatalogIndex:
 
     def _set_rules(self, rules: Iterable[PolicyRule]) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.key))
+        self._asks_benefit = any(r.unstated_benefit is not None for r in self.rules)
         self._rule_hits = {}
 
     # -- reading -----------------------------------------------------------------------------
@@ -174,7 +175,7 @@ class CatalogIndex:
         d = self._derived(field)
         if rec is None or bit is None or d is None or rec.deprecated:
             return False
-        return bool(d.own & d.up_ok & bit) and not self._rules_for(d, purpose, channel)[0]
+        return bool(d.own & d.up_ok & bit) and not self._rules_for(d, rec, purpose, channel)[0]
 
     def _drop_caches(self) -> None:
         for layer in (self._nodes.base, self._nodes.over):
@@ -194,7 +195,11 @@ class CatalogIndex:
             reasons.append(Reason(C.UNKNOWN_CHANNEL, f"channel {channel!r} is not in the "
                                   "taxonomy: use one of " + ", ".join(self._channels)))
         cats = self.effective_categories(field) if rec is not None else ()
-        return Decision(False, field, purpose, channel, tuple(reasons), (), cats, self.revision)
+        d = self._derived(field) if rec is not None else None
+        intensity = self.taxonomy.spectrum.of_decision(
+            purpose, d.categories if d is not None else frozenset())
+        return Decision(False, field, purpose, channel, tuple(reasons), (), cats, self.revision,
+                        intensity)
 
     def _decide(self, rec: FieldRecord, purpose: str, channel: str) -> Verdict:
         name = rec.name
@@ -219,7 +224,7 @@ class CatalogIndex:
                     C.UPSTREAM_NOT_PERMITTED,
                     f"{name} is derived from {path[-1]} (via {' -> '.join(path)}), and "
                     f"{inner.message}", path=path))
-        denied, consent = self._rules_for(d, purpose, channel)
+        denied, consent = self._rules_for(d, rec, purpose, channel)
         for rule in denied:
             if rule.key == UNCLASSIFIED_RULE:  # its own message: which field to classify
                 reasons.append(unclassified_reason(self, name, purpose, channel))
@@ -232,7 +237,8 @@ class CatalogIndex:
                 f"sensitivity {d.sensitivity})", rule=rule.key))
         reasons.sort(key=Reason.sort_key)
         obligations = (CONSENT_REQUIRED,) if consent or d.consent & bit else ()
-        return Verdict(tuple(reasons), obligations, tuple(sorted(d.categories)))
+        return Verdict(tuple(reasons), obligations, tuple(sorted(d.categories)),
+                       self.taxonomy.spectrum.of_decision(purpose, d.categories))
 
     def _own_reason(self, name: str, purpose: str, channel: str) -> Reason:
         """_grant_reason, cached: an ancestor's failure is cited by all its descendants."""
@@ -255,13 +261,16 @@ class CatalogIndex:
                       f"{', '.join(grant.channels or ())}, not {channel}: add {channel} to the "
                       f"grant {grant.purpose} on {rec.name}")
 
-    def _rules_for(self, d: Derived, purpose: str, channel: str):
-        key = (d.categories, d.sources, purpose, channel)
+    def _rules_for(self, d: Derived, rec: FieldRecord, purpose: str, channel: str):
+        # With an unstatedBenefit rule the match also depends on the field's own governing
+        # grant: whether it states a benefit joins the key (None while no rule asks).
+        stated = benefit_stated(rec.grants, purpose) if self._asks_benefit else None
+        key = (d.categories, d.sources, purpose, channel, stated)
         hit = self._rule_hits.get(key)
         if hit is None:
             matched = [r for r in self.rules if r.matches(
                 categories=d.categories, sources=d.sources, sensitivity=d.sensitivity,
-                purpose=purpose, channel=channel)]
+                purpose=purpose, channel=channel, benefit_stated=bool(stated))]
             hit = (tuple(r for r in matched if r.effect == "DENY"),
                    any(r.effect == "REQUIRE_CONSENT" for r in matched))
             self._rule_hits[key] = hit

@@ -24,10 +24,15 @@ class PolicyRule:
     sources: tuple[str, ...] | None = None
     purposes: tuple[str, ...] | None = None
     channels: tuple[str, ...] | None = None
+    # CONTRACT §15: True matches only when the field's own governing grant for the purpose
+    # states no customer benefit (no grant: none stated); False only when it states one.
+    unstated_benefit: bool | None = None
 
     def matches(self, *, categories: Iterable[str], sources: Iterable[str], sensitivity: int,
-                purpose: str, channel: str) -> bool:
+                purpose: str, channel: str, benefit_stated: bool = False) -> bool:
         if self.min_sensitivity is not None and sensitivity < self.min_sensitivity:
+            return False
+        if self.unstated_benefit is not None and self.unstated_benefit == benefit_stated:
             return False
         if self.purposes is not None and not _any_covers(self.purposes, (purpose,)):
             return False
@@ -48,6 +53,9 @@ class PolicyRule:
             if keys is not None:
                 parts.append(f"{name[:-1] if name != 'categories' else 'category'} in "
                              + ", ".join(keys))
+        if self.unstated_benefit is not None:
+            parts.append("no customer benefit stated" if self.unstated_benefit
+                         else "a customer benefit stated")
         return "; ".join(parts) or "always"
 
 
@@ -61,10 +69,14 @@ def rule_from_spec(key: str, spec: Mapping[str, object], taxonomy=None) -> Polic
     effect = spec.get("effect")
     if effect not in EFFECTS:
         raise BadInput(f"rule {key!r}: effect must be DENY or REQUIRE_CONSENT, not {effect!r}")
-    unknown = set(spec) - {"effect", "description", "min_sensitivity", *CRITERIA}
+    unknown = set(spec) - {"effect", "description", "min_sensitivity", "unstated_benefit",
+                           *CRITERIA}
     if unknown:
         raise BadInput(f"rule {key!r}: unknown criteria {sorted(unknown)}; use min_sensitivity, "
-                       + ", ".join(CRITERIA))
+                       + ", ".join(CRITERIA) + ", unstated_benefit")
+    unstated = spec.get("unstated_benefit")
+    if unstated is not None and not isinstance(unstated, bool):
+        raise BadInput(f"rule {key!r}: unstated_benefit must be true or false, not {unstated!r}")
     sens = spec.get("min_sensitivity")
     if sens is not None and (not isinstance(sens, int) or isinstance(sens, bool)
                              or not 1 <= sens <= 4):
@@ -84,7 +96,8 @@ def rule_from_spec(key: str, spec: Mapping[str, object], taxonomy=None) -> Polic
     description = str(spec.get("description") or "")
     check_text(description, f"rule {key!r}: description", multiline=True)
     return PolicyRule(key=key, effect=str(effect), description=description,
-                      min_sensitivity=sens, **lists)  # type: ignore[arg-type]
+                      min_sensitivity=sens, unstated_benefit=unstated,
+                      **lists)  # type: ignore[arg-type]
 
 
 def rule_to_spec(rule: PolicyRule) -> dict[str, object]:
@@ -96,4 +109,6 @@ def rule_to_spec(rule: PolicyRule) -> dict[str, object]:
     for name in CRITERIA:
         if getattr(rule, name) is not None:
             spec[name] = list(getattr(rule, name))
+    if rule.unstated_benefit is not None:
+        spec["unstated_benefit"] = rule.unstated_benefit
     return spec

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from catalog.domain.intensity import Spectrum, check_intensity
 from catalog.domain.names import check_taxonomy_key, key_chain
 from catalog.errors import BadInput
 
@@ -24,6 +25,10 @@ class Taxonomy:
     channels: Mapping[str, str]  # key -> privacy level
     sources: frozenset[str]
     descriptions: Mapping[tuple[str, str], str] = field(default_factory=dict, compare=False)
+    # Stated intensities (CONTRACT §15): ("purpose", key) -> intensity, ("category", key) ->
+    # floor; unstated keys inherit. `spectrum` holds them resolved.
+    intensities: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    spectrum: Spectrum | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -34,6 +39,7 @@ class Taxonomy:
         channels: Mapping[str, str],
         sources: list[str] | Mapping[str, object],
         descriptions: Mapping[tuple[str, str], str] | None = None,
+        intensities: Mapping[tuple[str, str], str | None] | None = None,
     ) -> Taxonomy:
         """Validate a taxonomy and resolve inherited sensitivities."""
         for kind, keys in (("category", categories), ("purpose", purposes),
@@ -58,12 +64,25 @@ class Taxonomy:
             if privacy not in PRIVACY_LEVELS:
                 raise BadInput(f"channel {key!r}: privacy must be one of "
                                + ", ".join(PRIVACY_LEVELS))
+        stated = {}
+        for (kind, key), value in (intensities or {}).items():
+            if value is None:
+                continue
+            if kind not in ("purpose", "category"):
+                raise BadInput(f"{kind} {key!r}: only purposes and categories have an intensity")
+            if key not in (purposes if kind == "purpose" else categories):
+                raise BadInput(f"intensity for unknown {kind} {key!r}")
+            stated[(kind, key)] = check_intensity(value, f"{kind} {key!r}")
+        spectrum = Spectrum({p: stated.get(("purpose", p)) for p in purposes},
+                            {c: stated.get(("category", c)) for c in categories}, resolved)
         return cls(
             categories=MappingProxyType(resolved),
             purposes=frozenset(purposes),
             channels=MappingProxyType(dict(channels)),
             sources=frozenset(sources),
             descriptions=MappingProxyType(dict(descriptions or {})),
+            intensities=MappingProxyType(stated),
+            spectrum=spectrum,
         )
 
     def keys(self, kind: str) -> frozenset[str] | Mapping[str, object]:

@@ -22,6 +22,7 @@ import networkx as nx
 
 from catalog.db import repo
 from catalog.domain.index import CatalogIndex
+from catalog.domain.intensity import check_intensity
 from catalog.domain.model import Edge, FieldRecord
 from catalog.domain.rules import PolicyRule, rule_from_spec
 from catalog.domain.taxonomy import Taxonomy
@@ -106,8 +107,11 @@ def _deleted(conn, spec: Spec, seed: bool) -> set[str]:
 
 def write_plan(txn, plan: Plan) -> None:
     for before, after in plan.taxonomy:
+        # The log marks an intensity as stated when the files change it (CONTRACT §15).
         writes.upsert_taxonomy_key(txn, before, after,
-                                   plan.files.get((after["kind"], after["key"])))
+                                   plan.files.get((after["kind"], after["key"])),
+                                   states_intensity=after["intensity"]
+                                   != (before["intensity"] if before else None))
     for before, rule in plan.rules:
         writes.upsert_rule(txn, before, rule)
     for rule in plan.deleted_rules:
@@ -135,7 +139,8 @@ def _plan_taxonomy(plan: Plan, spec: Spec, rows: dict, *, prune: bool, seed: boo
         if seed and before is not None:
             continue
         after = dict(before) if before else {"kind": kind, "key": key, "sensitivity": None,
-                                             "privacy": None, "description": None}
+                                             "privacy": None, "description": None,
+                                             "intensity": None}
         for attr in codefile.TAXONOMY_KEYS[kind]:
             if attr in stated and stated[attr] is not None:
                 after[attr] = stated[attr]
@@ -146,6 +151,8 @@ def _plan_taxonomy(plan: Plan, spec: Spec, rows: dict, *, prune: bool, seed: boo
             raise BadInput(f"{origin}: category {key}: sensitivity must be 1, 2, 3 or 4")
         if after["description"] is not None and not isinstance(after["description"], str):
             raise BadInput(f"{origin}: {kind} {key}: description must be text")
+        if after["intensity"] is not None:
+            check_intensity(after["intensity"], f"{origin}: {kind} {key}")
         merged[(kind, key)] = after
         if after != before:
             plan.taxonomy.append((before, after))
@@ -157,7 +164,9 @@ def _plan_taxonomy(plan: Plan, spec: Spec, rows: dict, *, prune: bool, seed: boo
         return Taxonomy.build(categories=by_kind["category"], purposes=list(by_kind["purpose"]),
                               channels=by_kind["channel"], sources=list(by_kind["source"]),
                               descriptions={k: r["description"] for k, r in merged.items()
-                                            if r["description"]})
+                                            if r["description"]},
+                              intensities={k: r["intensity"] for k, r in merged.items()
+                                           if r["intensity"]})
     except CatalogError as exc:
         raise BadInput(f"{_origin_in(spec.taxonomy, exc.message)}{exc.message}") from None
 

@@ -23,9 +23,10 @@ KIND_SECTIONS = {"categories": "category", "purposes": "purpose", "channels": "c
 SECTIONS = (*KIND_SECTIONS, "rules", "fields", "lineage")
 FIELD_KEYS = ("name", "category", "source", "owner", "description", "source_system",
               "deprecated", "grants")
-GRANT_KEYS = ("purpose", "channels", "requires_consent")
+GRANT_KEYS = ("purpose", "channels", "requires_consent", "customer_benefit")
 EDGE_KEYS = ("upstream", "downstream", "transform")
-TAXONOMY_KEYS = {"category": ("sensitivity", "description"), "purpose": ("description",),
+TAXONOMY_KEYS = {"category": ("sensitivity", "description", "intensity"),
+                 "purpose": ("description", "intensity"),
                  "channel": ("privacy", "description"), "source": ("description",)}
 
 
@@ -227,7 +228,8 @@ def _grants(path: Path, line: int, what: str, name: str, grants) -> tuple[Grant,
         if consent is not None and not isinstance(consent, bool):
             raise BadInput(f"{here}: field {name}: requires_consent must be true or false")
         try:
-            grant = normalize_grant(g["purpose"], g.get("channels"), consent)
+            grant = normalize_grant(g["purpose"], g.get("channels"), consent,
+                                    g.get("customer_benefit"))
         except CatalogError as exc:
             raise BadInput(f"{here}: field {name}: {exc.message}") from None
         if grant.purpose in out:

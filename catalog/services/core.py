@@ -231,10 +231,13 @@ def taxonomy_from_rows(rows) -> Taxonomy:
     change log's entries when an index is rebuilt at an old revision)."""
     by_kind: dict[str, dict] = {"category": {}, "purpose": {}, "channel": {}, "source": {}}
     descriptions = {}
+    intensities = {}
     for r in rows:
+        if r.intensity is not None:
+            intensities[(r.kind, r.key)] = r.intensity
         by_kind[r.kind][r.key] = r.sensitivity if r.kind == "category" else r.privacy
         if r.description:
             descriptions[(r.kind, r.key)] = r.description
     return Taxonomy.build(categories=by_kind["category"], purposes=list(by_kind["purpose"]),
                           channels=by_kind["channel"], sources=list(by_kind["source"]),
-                          descriptions=descriptions)
+                          descriptions=descriptions, intensities=intensities)

@@ -55,7 +55,7 @@ _Dumper.add_representer(Flow, lambda d, m: d.represent_mapping("tag:yaml.org,200
 
 def _taxonomy_entry(row) -> dict:
     entry = Flow()
-    for attr in ("sensitivity", "privacy", "description"):
+    for attr in ("sensitivity", "privacy", "description", "intensity"):
         if getattr(row, attr) is not None:
             entry[attr] = getattr(row, attr)
     return entry
@@ -79,6 +79,8 @@ def _grant(g: Grant) -> dict:
         out["channels"] = sorted(g.channels)
     if g.requires_consent:
         out["requires_consent"] = True
+    if g.customer_benefit is not None:
+        out["customer_benefit"] = g.customer_benefit
     return out
 
 

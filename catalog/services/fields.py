@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 
 from catalog.domain.index import CatalogIndex
@@ -157,7 +158,28 @@ def revoke_purpose(cat: Catalog, principal: Principal, name: str, purpose: str) 
     return _save_one(cat, principal, name, "revoke", change)
 
 
-def normalize_grant(purpose: str, channels, requires_consent: bool | None) -> Grant:
+MAX_BENEFIT = 500
+
+
+def normalize_benefit(purpose: str, benefit) -> str | None:
+    """A grant's customer benefit (CONTRACT §15), trimmed; blank is none."""
+    if benefit is None:
+        return None
+    if not isinstance(benefit, str):
+        raise BadInput(f"grant {purpose}: customerBenefit must be text")
+    benefit = benefit.strip()
+    if len(benefit) > MAX_BENEFIT:
+        raise BadInput(f"grant {purpose}: customerBenefit is {len(benefit)} characters long; "
+                       f"say it in at most {MAX_BENEFIT}")
+    bad = next((ch for ch in benefit if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise BadInput(f"grant {purpose}: customerBenefit contains the control character "
+                       f"U+{ord(bad):04X}; write it as one line of plain text")
+    return benefit or None
+
+
+def normalize_grant(purpose: str, channels, requires_consent: bool | None,
+                    customer_benefit: str | None = None) -> Grant:
     if channels is not None:
         if isinstance(channels, str) or not all(isinstance(c, str) for c in channels):
             raise BadInput(f"grant {purpose}: channels must be a list of channel keys, such as "
@@ -166,4 +188,5 @@ def normalize_grant(purpose: str, channels, requires_consent: bool | None) -> Gr
         if not channels:
             raise BadInput(f"grant {purpose}: channels must not be empty; omit it to allow "
                            "every channel")
-    return Grant(purpose, channels, bool(requires_consent))
+    return Grant(purpose, channels, bool(requires_consent),
+                 normalize_benefit(purpose, customer_benefit))

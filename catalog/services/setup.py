@@ -15,9 +15,9 @@ from catalog.domain.model import Edge
 from catalog.errors import BadInput
 from catalog.services import codefile
 from catalog.services.apply import apply_files
-from catalog.services.auth import SYSTEM, Principal
+from catalog.services.auth import SYSTEM, Principal, require
 from catalog.services.codefile import KIND_SECTIONS
-from catalog.services.core import Catalog
+from catalog.services.core import Catalog, load_taxonomy
 from catalog.services.fields import FieldInput, normalize_grant
 
 SEEDS = resources.seeds_dir()
@@ -68,6 +68,44 @@ def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) 
     return added_from(apply_files(cat, principal, [path], seed=True))["taxonomy"]
 
 
+def fill_intensities(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
+    """Give the file's intensity to each key the database has without one, unless an admin
+    has set that key's intensity (even back to inheriting: the change log says so). Catalogs
+    made before intensities existed (CONTRACT §15) get the defaults this way. Returns how
+    many keys were given one."""
+    require(principal, "manage_taxonomy")
+    data = _taxonomy_data(path)
+    filled = []
+    with cat.write(principal.actor) as txn:
+        have = {(r.kind, r.key): r for r in repo.load_taxonomy_rows(conn=txn.conn)}
+        edited = repo.taxonomy_intensity_edits(conn=txn.conn)
+        for kind, key, spec in data:
+            row = have.get((kind, key))
+            if row is None or row.intensity is not None or spec.get("intensity") is None \
+                    or (kind, key) in edited:
+                continue
+            repo.set_taxonomy_intensity(conn=txn.conn, kind=kind, key=key,
+                                        intensity=spec["intensity"])
+            filled.append({"kind": kind, "key": key, "intensity": spec["intensity"]})
+        if filled:
+            load_taxonomy(txn.conn)  # validates the values before it commits
+            txn.taxonomy_changed = True
+            # "keys" as a baseline holds them, so that as-of replay (timeline) sees them.
+            txn.log.append({"action": "fill_intensities", "entity": "taxonomy",
+                            "after": {"file": path.name, "keys": filled}})
+    return len(filled)
+
+
+def _taxonomy_data(path: Path) -> list[tuple[str, str, dict]]:
+    data = read_yaml(path)
+    unknown = set(data) - set(KIND_SECTIONS)
+    if unknown:
+        raise BadInput(f"{path}: unknown sections {sorted(unknown)}; use "
+                       + ", ".join(KIND_SECTIONS))
+    return [(kind, key, spec or {}) for section, kind in KIND_SECTIONS.items()
+            for key, spec in (data.get(section) or {}).items()]
+
+
 def load_rules_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
     """Add the rules the database lacks; rules it has (perhaps edited by a reviewer) stay, and
     rules a reviewer deleted stay deleted."""
@@ -81,7 +119,11 @@ def init(cat: Catalog, seeds: Path = SEEDS) -> dict[str, int]:
     migrate(cat)
     cat.reload()
     files = [seeds / "taxonomy.yaml", seeds / "rules.yaml"]
-    return added_from(apply_files(cat, SYSTEM, files, seed=True))
+    out = added_from(apply_files(cat, SYSTEM, files, seed=True))
+    filled = fill_intensities(cat, seeds / "taxonomy.yaml")
+    if filled:  # only in a catalog made before intensities existed
+        out["intensities"] = filled
+    return out
 
 
 def load_catalog_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> dict[str, int]:
@@ -122,7 +164,8 @@ def read_catalog_file(path: Path) -> CatalogFile:
             owner=spec.get("owner"), description=spec.get("description"),
             source_system=spec.get("source_system"),
             grants=None if grants is None else tuple(
-                normalize_grant(g["purpose"], g.get("channels"), g.get("requires_consent"))
+                normalize_grant(g["purpose"], g.get("channels"), g.get("requires_consent"),
+                                g.get("customer_benefit"))
                 for g in _entries(path, f"fields[{i}].grants", grants, "purpose"))))
     edges = [Edge(e["upstream"], e["downstream"], e.get("transform"))
              for e in _entries(path, "lineage", data.get("lineage") or [],

@@ -140,7 +140,8 @@ def _existing(index: CatalogIndex, name: str) -> FieldRecord:
 def _grant(g) -> object:
     if not isinstance(g, Mapping) or not isinstance(g.get("purpose"), str):
         raise BadInput("a grant needs purpose (a string)")
-    return normalize_grant(g["purpose"], g.get("channels"), g.get("requiresConsent"))
+    return normalize_grant(g["purpose"], g.get("channels"), g.get("requiresConsent"),
+                           g.get("customerBenefit"))
 
 
 def _apply(index: CatalogIndex, kind: str, v) -> CatalogIndex:

@@ -68,7 +68,11 @@ class Replay:
         elif entity == "taxonomy" and value is not None:
             for entry in value.get("keys", [value]):  # a baseline holds many
                 if "kind" in entry:  # an old {file, added} entry carries no keys
-                    self.taxonomy[(entry["kind"], entry["key"])] = entry
+                    # An entry may omit the intensity (an edit that did not state it, or one
+                    # older than CONTRACT §15): the key keeps the one it had.
+                    key = (entry["kind"], entry["key"])
+                    self.taxonomy[key] = {**self.taxonomy.get(key, {"intensity": None}),
+                                          **entry}
 
     def index(self, revision: int) -> CatalogIndex:
         taxonomy = taxonomy_from_rows([SimpleNamespace(**e) for e in self.taxonomy.values()])
@@ -81,7 +85,8 @@ class Replay:
 
 def _record(v: dict, revision: int) -> FieldRecord:
     grants = tuple(Grant(g["purpose"], tuple(g["channels"]) if g["channels"] is not None
-                         else None, bool(g["requiresConsent"])) for g in v["grants"])
+                         else None, bool(g["requiresConsent"]), g.get("customerBenefit"))
+                   for g in v["grants"])
     return FieldRecord(name=v["name"], category=v["category"], source=v["source"],
                        owner=v["owner"], description=v.get("description"),
                        source_system=v.get("sourceSystem"), deprecated=v["deprecated"],

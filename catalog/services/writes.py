@@ -80,11 +80,14 @@ def delete_rule(txn: Txn, rule: PolicyRule) -> None:
 
 
 def upsert_taxonomy_key(txn: Txn, before: dict | None, after: dict,
-                        file: str | None = None) -> bool:
-    """after: {kind, key, sensitivity, privacy, description}; before: the same or None.
-    True when the row changed. The caller validates the whole taxonomy before the commit.
-    A key loaded from a file is logged as add_taxonomy_key, in full, with the file's name
-    (what `catalog init` has always logged; as-of rebuilds the taxonomy from it)."""
+                        file: str | None = None, *, states_intensity: bool = True) -> bool:
+    """after: {kind, key, sensitivity, privacy, description, intensity}; before: the same or
+    None. True when the row changed. The caller validates the whole taxonomy before the
+    commit. A key loaded from a file is logged as add_taxonomy_key, in full, with the file's
+    name (what `catalog init` has always logged; as-of rebuilds the taxonomy from it).
+    Otherwise the change log's `after` holds the intensity only when the edit states it
+    (states_intensity): the key's intensity is then an admin's, and `catalog init` never
+    fills in a default for it (repo.taxonomy_intensity_edits)."""
     if not repo.upsert_taxonomy_entry(conn=txn.conn, **after):
         return False
     txn.taxonomy_changed = True
@@ -92,12 +95,14 @@ def upsert_taxonomy_key(txn: Txn, before: dict | None, after: dict,
         txn.log.append({"action": "add_taxonomy_key", "entity": "taxonomy",
                         "after": {**after, "file": file}})
     else:
+        logged = after if states_intensity else \
+            {k: v for k, v in after.items() if k != "intensity"}
         txn.log.append({"action": "upsert_taxonomy_key", "entity": "taxonomy",
-                        "before": before, "after": after})
+                        "before": before, "after": logged})
     return True
 
 
 def taxonomy_row(row) -> dict:
     """A taxonomy row as the dict upsert_taxonomy_key and the change log use."""
     return {"kind": row.kind, "key": row.key, "sensitivity": row.sensitivity,
-            "privacy": row.privacy, "description": row.description}
+            "privacy": row.privacy, "description": row.description, "intensity": row.intensity}

@@ -152,11 +152,20 @@ def compressed(request: Request, response: Response) -> Response:
 
 def routes(catalog: Catalog) -> list[Route]:
     """GET /graphql (GraphiQL), /static/..., / and the console's pages."""
-    from catalog.web.views import auth, changes, check, field, fields, graphiql, rules
+    from catalog.web.views import (
+        auth,
+        changes,
+        check,
+        field,
+        fields,
+        graphiql,
+        rules,
+        spectrum,
+    )
 
     web = Console(catalog)
     table = [Route("/static/{path:path}", web.assets.serve, methods=["GET"])]
-    for module in (auth, fields, field, check, rules, changes, graphiql):
+    for module in (auth, fields, field, check, rules, changes, spectrum, graphiql):
         for path, view, methods, public in module.ROUTES:
             table.append(web.route(path, view, methods, public))
     return table

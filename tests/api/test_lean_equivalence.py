@@ -248,8 +248,8 @@ def drifted(sdl_edit=None, extension: str | None = None):
     # asOf exists now; the lean path leaves it to strawberry on purpose.
     (SCHEMA, '{ check(field: "a.b.c", purpose: "service", channel: "email", '
              "asOf: {revision: 1}) { allowed } }"),
-    (drifted(extension="extend type Decision { intensity: String }"),
-     '{ check(field: "a.b.c", purpose: "service", channel: "email") { allowed intensity } }'),
+    (drifted(extension="extend type Decision { confidence: Float }"),
+     '{ check(field: "a.b.c", purpose: "service", channel: "email") { allowed confidence } }'),
     (drifted(extension="extend type Reason { hint(short: Boolean): String }"),
      '{ check(field: "a.b.c", purpose: "s", channel: "e") { reasons { hint(short: true) } } }'),
     (drifted(extension="extend input CheckInput { onBehalfOf: String }"),

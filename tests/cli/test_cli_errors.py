@@ -22,6 +22,7 @@ INVOCATIONS = {
     "ingest openlineage": ["ingest", "openlineage", str(FIXTURES / "spark_join_filter.json")],
     "ingest schema": ["ingest", "schema", "sqlite:///no-such-source.db"],
     "init": ["init"],
+    "notice": ["notice"],
     "seed": ["seed", str(SEEDS / "demo" / "catalog.yaml")],
     "serve": ["serve"],
     "token create": ["token", "create", "--role", "admin"],

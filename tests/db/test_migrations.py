@@ -54,6 +54,11 @@ def alembic_head(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def newest() -> str:
+    """The head of the migration chain (each issue adds its revision to it)."""
+    return ScriptDirectory.from_config(setup.alembic_config()).get_current_head()
+
+
 def test_upgrade_downgrade_upgrade(bare_catalog):
     engine = bare_catalog.engine
     assert tables(engine) == set()

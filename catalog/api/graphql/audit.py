@@ -100,7 +100,8 @@ class CrowdingRow:
 
 # -- conversion of change inputs to the plain mappings the service reads ----------------------
 def _grant(g: t.GrantInput) -> dict:
-    return {"purpose": g.purpose, "channels": g.channels, "requiresConsent": g.requires_consent}
+    return {"purpose": g.purpose, "channels": g.channels, "requiresConsent": g.requires_consent,
+            "customerBenefit": g.customer_benefit}
 
 
 def _edge(e: t.LineageEdgeInput) -> dict:

@@ -36,6 +36,7 @@ DECISION_FIELDS: dict[str, Callable[[Decision], Any]] = {
     "obligations": lambda d: list(d.obligations),
     "effectiveCategories": lambda d: list(d.effective_categories),
     "revision": lambda d: d.revision,
+    "intensity": lambda d: d.intensity,
     "__typename": lambda d: "Decision",
     "reasons": lambda d: d.reasons,  # its sub-selection is applied in _builder
 }

@@ -18,7 +18,8 @@ def _field_input(i: t.FieldInput) -> fields.FieldInput:
 
 
 def _grant(g: t.GrantInput):
-    return fields.normalize_grant(g.purpose, g.channels, g.requires_consent)
+    return fields.normalize_grant(g.purpose, g.channels, g.requires_consent,
+                                  g.customer_benefit)
 
 
 @strawberry.type
@@ -105,11 +106,15 @@ class Mutation:
         return await c.write(auth.revoke_token, c.catalog, c.principal, id)
 
     @strawberry.mutation(description="Add a taxonomy key or change one (admins). kind: "
-                                     "category, purpose, channel or source.")
+                                     "category, purpose, channel or source. intensity: a "
+                                     "purpose's intensity or a category's floor (utility, "
+                                     "relationship, surveillance; inherit clears it).")
     async def upsert_taxonomy_key(self, info: Info, kind: str, key: str,
                                   sensitivity: int | None = None, privacy: str | None = None,
-                                  description: str | None = None) -> t.Taxonomy:
+                                  description: str | None = None,
+                                  intensity: str | None = None) -> t.Taxonomy:
         c = info.context
         tax = await c.write(taxonomy.upsert_key, c.catalog, c.principal, kind=kind, key=key,
-                             sensitivity=sensitivity, privacy=privacy, description=description)
+                            sensitivity=sensitivity, privacy=privacy, description=description,
+                            intensity=intensity)
         return t.Taxonomy.of(tax)

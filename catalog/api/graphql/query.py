@@ -8,7 +8,13 @@ from strawberry.types import Info
 from catalog.api.graphql import audit
 from catalog.api.graphql import types as t
 from catalog.api.graphql.context import off_loop
-from catalog.services import browse, checks, lineage, policy
+from catalog.api.graphql.transparency import (
+    SpectrumRow,
+    TransparencyGap,
+    TransparencyGapConnection,
+    spectrum,
+)
+from catalog.services import browse, checks, lineage, policy, transparency
 from catalog.services.auth import require
 
 
@@ -105,6 +111,19 @@ class Query:
         require(info.context.principal, "read", asked="query revision")
         return info.context.index.revision
 
+    @strawberry.field(description="Grants of relationship or surveillance intensity that "
+                                  "state no customer benefit, by field and purpose.")
+    async def transparency_gaps(self, info: Info, first: int | None = 50,
+                                after: str | None = None) -> TransparencyGapConnection:
+        ctx = info.context
+        gaps, cursor, more = await off_loop(transparency.gaps_page, ctx.catalog, ctx.principal,
+                                            50 if first is None else first, after,
+                                            index=ctx.index)
+        return TransparencyGapConnection(
+            nodes=[TransparencyGap(field=g.field, purpose=g.purpose, intensity=g.intensity)
+                   for g in gaps],
+            page_info=t.PageInfo(end_cursor=cursor, has_next_page=more))
+
     @strawberry.field(description="API tokens (admin only); hashes are never shown.")
     async def tokens(self, info: Info) -> list[t.Token]:
         from catalog.services.auth import list_tokens
@@ -124,3 +143,6 @@ class Query:
     overcrowding: list[audit.CrowdingRow] = strawberry.field(
         resolver=audit.overcrowding, description="Per channel and marketing purpose: distinct "
         "callers and decisions in a period, most crowded first (reviewers, admins).")
+    spectrum: list[SpectrumRow] = strawberry.field(
+        resolver=spectrum, description="Allowed decisions in a period by the intensity each "
+        "had when made and the purpose as requested (CONTRACT §15; every role but pipeline).")

@@ -41,6 +41,9 @@ class Decision:
     obligations: list[str]
     effective_categories: list[str]
     revision: int = strawberry.field(description="catalog revision the decision was made at")
+    intensity: str | None = strawberry.field(
+        description="utility, relationship or surveillance (CONTRACT §15); null only when "
+                    "the purpose is unknown; never changes allowed")
 
     @classmethod
     def of(cls, x: d.Decision) -> Decision:
@@ -49,7 +52,8 @@ class Decision:
                                    path=list(r.path) if r.path is not None else None)
                             for r in x.reasons],
                    obligations=list(x.obligations),
-                   effective_categories=list(x.effective_categories), revision=x.revision)
+                   effective_categories=list(x.effective_categories), revision=x.revision,
+                   intensity=x.intensity)
 
 
 @strawberry.type
@@ -57,6 +61,9 @@ class Grant:
     purpose: str
     channels: list[str] | None
     requires_consent: bool
+    customer_benefit: str | None = strawberry.field(
+        default=None, description="the benefit to the customer, in words a customer would "
+                                  "understand; null when none is stated")
 
 
 @strawberry.type
@@ -101,7 +108,8 @@ class Field:
                    deprecated=r.deprecated, revision=r.revision,
                    grants=[Grant(purpose=g.purpose, channels=list(g.channels)
                                  if g.channels is not None else None,
-                                 requires_consent=g.requires_consent) for g in r.grants])
+                                 requires_consent=g.requires_consent,
+                                 customer_benefit=g.customer_benefit) for g in r.grants])
 
 
 @strawberry.type
@@ -173,6 +181,8 @@ class Category:
     key: str
     sensitivity: int
     description: str | None
+    intensity_floor: str | None = strawberry.field(
+        default=None, description="resolved floor for purposes outside service (§15)")
 
 
 @strawberry.type
@@ -186,6 +196,8 @@ class Channel:
 class TaxonomyKey:
     key: str
     description: str | None
+    intensity: str | None = strawberry.field(
+        default=None, description="purposes: resolved intensity (§15); null otherwise")
 
 
 @strawberry.type
@@ -198,10 +210,13 @@ class Taxonomy:
     @classmethod
     def of(cls, tax) -> Taxonomy:
         desc = tax.descriptions.get
+        spec = tax.spectrum
         return cls(
-            categories=[Category(key=k, sensitivity=v, description=desc(("category", k)))
+            categories=[Category(key=k, sensitivity=v, description=desc(("category", k)),
+                                 intensity_floor=spec.floor_name(k))
                         for k, v in sorted(tax.categories.items())],
-            purposes=[TaxonomyKey(key=k, description=desc(("purpose", k)))
+            purposes=[TaxonomyKey(key=k, description=desc(("purpose", k)),
+                                  intensity=spec.purpose_name(k))
                       for k in sorted(tax.purposes)],
             channels=[Channel(key=k, privacy=v, description=desc(("channel", k)))
                       for k, v in sorted(tax.channels.items())],
@@ -219,13 +234,17 @@ class PolicyRule:
     sources: list[str] | None
     purposes: list[str] | None
     channels: list[str] | None
+    unstated_benefit: bool | None = strawberry.field(
+        default=None, description="true: matches only grants that state no customer benefit; "
+                                  "false: only those that state one (CONTRACT §15)")
 
     @classmethod
     def of(cls, r) -> PolicyRule:
         lst = lambda v: list(v) if v is not None else None  # noqa: E731
         return cls(key=r.key, effect=r.effect, description=r.description or None,
                    min_sensitivity=r.min_sensitivity, categories=lst(r.categories),
-                   sources=lst(r.sources), purposes=lst(r.purposes), channels=lst(r.channels))
+                   sources=lst(r.sources), purposes=lst(r.purposes), channels=lst(r.channels),
+                   unstated_benefit=r.unstated_benefit)
 
 
 @strawberry.type
@@ -260,6 +279,9 @@ class GrantInput:
     purpose: str
     channels: list[str] | None = None
     requires_consent: bool | None = False
+    customer_benefit: str | None = strawberry.field(
+        default=None, description="the benefit to the customer (at most 500 characters, one "
+                                  "line); blank is none")
 
 
 @strawberry.input
@@ -289,3 +311,4 @@ class PolicyRuleInput:
     sources: list[str] | None = None
     purposes: list[str] | None = None
     channels: list[str] | None = None
+    unstated_benefit: bool | None = None

@@ -55,6 +55,7 @@ def describe(d: Decision, *, color: bool = True) -> list[str]:
             lines.append(f"     path: {' -> '.join(reason.path)}")
     lines.append(f"obligations: {', '.join(d.obligations) or 'none'}")
     lines.append(f"effective categories: {', '.join(d.effective_categories) or 'none'}")
+    lines.append(f"intensity: {d.intensity or 'unknown'}")
     lines.append(f"revision: {d.revision}")
     return lines
 

@@ -50,6 +50,8 @@ def initialize(cat: Catalog, database_url: str) -> list[str]:
                                 else "already up to date"),
         "default rules: " + (f"{added['rules']} rules added" if added["rules"]
                              else "already up to date"),
+        *([f"default intensities: given to {added['intensities']} existing taxonomy keys"]
+          if added.get("intensities") else []),
         f"catalog revision: {cat.index.revision}",
     ]
 

@@ -1,0 +1,181 @@
+"""Transparency (CONTRACT §15): grants that state no customer benefit although their use is
+relationship or surveillance, and the customer notice built from what the catalog allows."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from catalog.domain.index import CatalogIndex, governing_grant
+from catalog.domain.intensity import INTENSITIES, RANK
+from catalog.errors import BadInput
+from catalog.services.auth import Principal, require
+from catalog.services.browse import _page_size, decode_cursor, encode_cursor
+from catalog.services.checks import snapshot
+from catalog.services.core import Catalog
+
+GAP_FLOOR = RANK["relationship"]
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    field: str
+    purpose: str
+    intensity: str
+
+
+def find_gaps(index: CatalogIndex) -> list[Gap]:
+    """Every gap, by field and purpose. A blank benefit is stored as none."""
+    spectrum = index.taxonomy.spectrum
+    out = []
+    for name in sorted(index.fields):
+        rec = index.fields[name]
+        unstated = [g for g in rec.grants if not g.customer_benefit]
+        if not unstated:
+            continue
+        categories = frozenset(index.effective_categories(name))
+        for g in unstated:
+            level = spectrum.of_grant(g.purpose, categories)
+            if level is not None and RANK[level] >= GAP_FLOOR:
+                out.append(Gap(name, g.purpose, level))
+    return out
+
+
+# The gaps of the latest snapshot asked about, per catalog: paging a reviewer through them
+# costs one scan of the catalog per revision, not one per page. Snapshots are immutable, so
+# the one the list was made from says whether it still holds.
+_gaps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_gaps_lock = threading.Lock()
+
+
+def _gaps_of(cat: Catalog, index: CatalogIndex) -> list[Gap]:
+    with _gaps_lock:
+        hit = _gaps.get(cat)
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    gaps = find_gaps(index)
+    with _gaps_lock:
+        _gaps[cat] = (index, gaps)
+    return gaps
+
+
+def gaps_page(cat: Catalog, principal: Principal, first: int = 50, after: str | None = None,
+              *, index: CatalogIndex | None = None) -> tuple[list[Gap], str | None, bool]:
+    require(principal, "read")
+    first = _page_size(first)
+    raw = decode_cursor(after)
+    gaps = _gaps_of(cat, snapshot(cat, index))
+    start = 0
+    if raw is not None:
+        name, space, purpose = raw.partition(" ")  # names and keys hold no spaces
+        if not space:
+            raise BadInput("invalid cursor: pass the endCursor of the previous page")
+        start = bisect_right(gaps, (name, purpose), key=lambda g: (g.field, g.purpose))
+    page = gaps[start:start + first]
+    cursor = encode_cursor(f"{page[-1].field} {page[-1].purpose}") if page else None
+    return page, cursor, start + first < len(gaps)
+
+
+# -- the customer notice ----------------------------------------------------------------------
+NO_BENEFIT = "no benefit stated"
+
+
+@dataclass
+class NoticeUse:
+    """One purpose a category of data is used for, within one tier."""
+
+    purpose: str
+    label: str
+    channels: set[str] = field(default_factory=set)
+    benefits: set[str] = field(default_factory=set)
+    consent_channels: set[str] = field(default_factory=set)
+
+
+@dataclass
+class NoticeCategory:
+    key: str
+    label: str
+    description: str | None
+    uses: dict[str, NoticeUse] = field(default_factory=dict)
+
+
+@dataclass
+class Notice:
+    revision: int
+    tiers: dict[str, dict[str, NoticeCategory]]  # intensity -> category key -> entry
+    channels: dict[str, str]  # every leaf channel -> its name in words
+
+
+def _leaves(keys) -> list[str]:
+    keys = sorted(keys)
+    return [k for k in keys if not any(o.startswith(k + ".") for o in keys)]
+
+
+def _description(index: CatalogIndex, kind: str, key: str) -> str | None:
+    """The key's own description, else its nearest ancestor's."""
+    desc = index.taxonomy.descriptions
+    while key:
+        if (kind, key) in desc:
+            return desc[(kind, key)]
+        key = key.rpartition(".")[0]
+    return None
+
+
+def label(key: str) -> str:
+    """personalization.recommendations -> Personalization: recommendations."""
+    parts = key.replace("_", " ").split(".")
+    return ": ".join([parts[0].capitalize(), *parts[1:]])
+
+
+def build_notice(cat: Catalog, principal: Principal, *,
+                 index: CatalogIndex | None = None) -> Notice:
+    """Every allowed (field, leaf purpose, leaf channel) decision, by its intensity and each
+    effective category. Only allowed decisions contribute: a use a rule or the lineage
+    blocks never appears. One snapshot throughout: one revision."""
+    require(principal, "read")
+    index = snapshot(cat, index)
+    tax = index.taxonomy
+    purposes, channels = _leaves(tax.purposes), _leaves(tax.channels)
+    tiers: dict[str, dict[str, NoticeCategory]] = {i: {} for i in INTENSITIES}
+    for name in sorted(index.fields):
+        rec = index.fields[name]
+        if rec.deprecated or not rec.grants:  # nothing of it can be allowed
+            continue
+        for purpose in purposes:
+            grant = governing_grant(rec.grants, purpose)
+            if grant is None:
+                continue
+            for channel in channels:
+                d = index.check(name, purpose, channel)
+                if d.allowed:
+                    _add(index, tiers[d.intensity], d, grant.customer_benefit or NO_BENEFIT)
+    return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()},
+                  {c: _channel_label(index, c) for c in channels})
+
+
+def _add(index: CatalogIndex, tier: dict[str, NoticeCategory], d, benefit: str) -> None:
+    for cat_key in d.effective_categories:
+        entry = tier.get(cat_key)
+        if entry is None:
+            entry = tier[cat_key] = NoticeCategory(
+                cat_key, label(cat_key), _description(index, "category", cat_key))
+        use = entry.uses.get(d.purpose)
+        if use is None:
+            use = entry.uses[d.purpose] = NoticeUse(d.purpose, _purpose_label(index, d.purpose))
+        use.channels.add(d.channel)
+        use.benefits.add(benefit)
+        if d.obligations:
+            use.consent_channels.add(d.channel)
+
+
+def _channel_label(index: CatalogIndex, channel: str) -> str:
+    desc = index.taxonomy.descriptions.get(("channel", channel))
+    words = channel.replace("_", " ").replace(".", " ")
+    return f"{words} ({desc})" if desc else words
+
+
+def _purpose_label(index: CatalogIndex, purpose: str) -> str:
+    desc = index.taxonomy.descriptions.get(("purpose", purpose))
+    return f"{label(purpose)} ({desc})" if desc else label(purpose)
