@@ -151,7 +151,7 @@ def deep_rows(cfg, tax, rules, rng: random.Random) -> list[Row]:
 
 
 def intensity_row(index: CatalogIndex, single: list, cold_rate: float) -> Row:
-    """What Decision.intensity (CONTRACT §15) adds to an uncached decision: the spectrum
+    """What Decision.intensity (docs/semantics.md §15) adds to an uncached decision: the spectrum
     lookup the engine makes, timed alone over the same requests, as a share of a cold check.
     A cached decision carries its intensity: nothing is added there."""
     spectrum = index.taxonomy.spectrum

@@ -1,4 +1,4 @@
-"""GET /notice: the customer notice (CONTRACT §15) as an HTML page.
+"""GET /notice: the customer notice (docs/semantics.md §15) as an HTML page.
 
 Until the reviewer console has sessions, the page asks for the same bearer token as
 /graphql (every role but pipeline); once the console lands it belongs behind its sign-in."""

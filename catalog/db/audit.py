@@ -105,7 +105,7 @@ def crowding(*, conn: Connection, purpose: str, since: datetime | None,
 
 def allowed_by_intensity(*, conn: Connection, since: datetime | None,
                          until: datetime | None) -> list:
-    """Allowed decisions summed per (intensity, purpose) (CONTRACT §15's spectrum); rows
+    """Allowed decisions summed per (intensity, purpose) (docs/semantics.md §15's spectrum); rows
     logged before decisions carried an intensity have none and are left out."""
     q = (sa.select(D.c.intensity, D.c.purpose, sa.func.sum(D.c.count).label("allowed"))
          .where(D.c.allowed.is_(True), D.c.intensity.is_not(None)))

@@ -43,7 +43,7 @@ class Decision:
     obligations: tuple[str, ...]
     effective_categories: tuple[str, ...]
     revision: int
-    intensity: str | None = None  # CONTRACT §15; None only when the purpose is unknown
+    intensity: str | None = None  # docs/semantics.md §15; None only when the purpose is unknown
 
 
 @dataclass(frozen=True, slots=True)

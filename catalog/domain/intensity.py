@@ -1,4 +1,4 @@
-"""The personalization spectrum (CONTRACT §15): utility < relationship < surveillance.
+"""The personalization spectrum (docs/semantics.md §15): utility < relationship < surveillance.
 
 A purpose's intensity is its own or, unless it states one, its parent's; none anywhere in its
 chain counts as surveillance. A category's intensity floor is its own or its parent's, and is

@@ -13,7 +13,7 @@ class Grant:
     purpose: str
     channels: tuple[str, ...] | None = None  # None: every channel
     requires_consent: bool = False
-    customer_benefit: str | None = None  # CONTRACT §15; blank is stored as None
+    customer_benefit: str | None = None  # docs/semantics.md §15; blank is stored as None
 
     def covers_channel(self, channel: str) -> bool:
         return self.channels is None or any(covers(c, channel) for c in self.channels)

@@ -24,7 +24,7 @@ class PolicyRule:
     sources: tuple[str, ...] | None = None
     purposes: tuple[str, ...] | None = None
     channels: tuple[str, ...] | None = None
-    # CONTRACT §15: True matches only when the field's own governing grant for the purpose
+    # docs/semantics.md §15: True matches only when the field's own governing grant for the purpose
     # states no customer benefit (no grant: none stated); False only when it states one.
     unstated_benefit: bool | None = None
 

@@ -1,4 +1,4 @@
-"""The customer notice (CONTRACT §15) as Markdown or HTML, from services.transparency's
+"""The customer notice (docs/semantics.md §15) as Markdown or HTML, from services.transparency's
 Notice. Shared by `catalog notice` and the /notice page; the templates only lay out what the
 service decided."""
 

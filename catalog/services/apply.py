@@ -107,7 +107,7 @@ def _deleted(conn, spec: Spec, seed: bool) -> set[str]:
 
 def write_plan(txn, plan: Plan) -> None:
     for before, after in plan.taxonomy:
-        # The log marks an intensity as stated when the files change it (CONTRACT §15).
+        # The log marks an intensity as stated when the files change it (docs/semantics.md §15).
         writes.upsert_taxonomy_key(txn, before, after,
                                    plan.files.get((after["kind"], after["key"])),
                                    states_intensity=after["intensity"]

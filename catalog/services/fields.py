@@ -162,7 +162,7 @@ MAX_BENEFIT = 500
 
 
 def normalize_benefit(purpose: str, benefit) -> str | None:
-    """A grant's customer benefit (CONTRACT §15), trimmed; blank is none."""
+    """A grant's customer benefit (docs/semantics.md §15), trimmed; blank is none."""
     if benefit is None:
         return None
     if not isinstance(benefit, str):

@@ -71,7 +71,7 @@ def load_taxonomy_file(cat: Catalog, path: Path, principal: Principal = SYSTEM) 
 def fill_intensities(cat: Catalog, path: Path, principal: Principal = SYSTEM) -> int:
     """Give the file's intensity to each key the database has without one, unless an admin
     has set that key's intensity (even back to inheriting: the change log says so). Catalogs
-    made before intensities existed (CONTRACT §15) get the defaults this way. Returns how
+    made before intensities existed (docs/semantics.md §15) get the defaults this way. Returns how
     many keys were given one."""
     require(principal, "manage_taxonomy")
     data = _taxonomy_data(path)

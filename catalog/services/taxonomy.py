@@ -18,7 +18,7 @@ INHERIT = "inherit"
 def upsert_key(cat: Catalog, principal: Principal, *, kind: str, key: str,
                sensitivity: int | None = None, privacy: str | None = None,
                description: str | None = None, intensity: str | None = None) -> Taxonomy:
-    """intensity: a purpose's intensity or a category's floor (CONTRACT §15); "inherit"
+    """intensity: a purpose's intensity or a category's floor (docs/semantics.md §15); "inherit"
     clears it, so the key takes its parent's again."""
     require(principal, "manage_taxonomy")
     if kind not in KINDS:

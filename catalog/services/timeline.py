@@ -69,7 +69,7 @@ class Replay:
             for entry in value.get("keys", [value]):  # a baseline holds many
                 if "kind" in entry:  # an old {file, added} entry carries no keys
                     # An entry may omit the intensity (an edit that did not state it, or one
-                    # older than CONTRACT §15): the key keeps the one it had.
+                    # older than docs/semantics.md §15): the key keeps the one it had.
                     key = (entry["kind"], entry["key"])
                     self.taxonomy[key] = {**self.taxonomy.get(key, {"intensity": None}),
                                           **entry}

@@ -1,4 +1,4 @@
-"""Transparency (CONTRACT §15): grants that state no customer benefit although their use is
+"""Transparency (docs/semantics.md §15): grants that state no customer benefit although their use is
 relationship or surveillance, and the customer notice built from what the catalog allows."""
 
 from __future__ import annotations

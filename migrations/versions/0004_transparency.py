@@ -4,7 +4,7 @@ Revision ID: 0004_transparency
 Revises: 0003_audit
 Create Date: 2026-12-01 17:30:00
 
-CONTRACT §15. The new columns start NULL: `catalog init` then gives existing taxonomy rows
+docs/semantics.md §15. The new columns start NULL: `catalog init` then gives existing taxonomy rows
 the default intensities of seeds/taxonomy.yaml (services/setup.py), grants state no benefit,
 and rules ignore the benefit, so existing catalogs decide exactly as before.
 """

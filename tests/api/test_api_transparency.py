@@ -1,4 +1,4 @@
-"""CONTRACT §15 over HTTP: Decision.intensity, Grant.customerBenefit, transparencyGaps,
+"""docs/semantics.md §15 over HTTP: Decision.intensity, Grant.customerBenefit, transparencyGaps,
 PolicyRuleInput.unstatedBenefit, upsertTaxonomyKey(intensity) and GET /notice, with roles
 and bad input."""
 

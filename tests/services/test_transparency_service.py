@@ -1,4 +1,4 @@
-"""Transparency through the services and the database (CONTRACT §15), on SQLite and
+"""Transparency through the services and the database (docs/semantics.md §15), on SQLite and
 PostgreSQL: benefits stored and logged, gaps, admin-edited intensities, init filling in the
 defaults, the unstatedBenefit criterion, and bad input that changes nothing."""
 

@@ -1,4 +1,4 @@
-"""Decision.intensity (CONTRACT §15): the defaults, inheritance, floors, and that it never
+"""Decision.intensity (docs/semantics.md §15): the defaults, inheritance, floors, and that it never
 changes what is allowed. Pure engine; no database."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from catalog.domain.rules import rule_from_spec
 from catalog.domain.taxonomy import Taxonomy
 from catalog.errors import BadInput
 
-# CONTRACT §15, spelled out per key (children inherit unless listed).
+# docs/semantics.md §15, spelled out per key (children inherit unless listed).
 DEFAULT_PURPOSES = {
     "service": "utility", "service.delivery": "utility", "service.support": "utility",
     "service.security": "utility",

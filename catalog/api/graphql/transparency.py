@@ -1,4 +1,4 @@
-"""GraphQL types of CONTRACT §15's transparency reads."""
+"""GraphQL types of docs/semantics.md §15's transparency reads."""
 
 from __future__ import annotations
 

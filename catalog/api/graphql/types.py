@@ -42,7 +42,7 @@ class Decision:
     effective_categories: list[str]
     revision: int = strawberry.field(description="catalog revision the decision was made at")
     intensity: str | None = strawberry.field(
-        description="utility, relationship or surveillance (CONTRACT §15); null only when "
+        description="utility, relationship or surveillance (docs/semantics.md §15); null only when "
                     "the purpose is unknown; never changes allowed")
 
     @classmethod
@@ -236,7 +236,7 @@ class PolicyRule:
     channels: list[str] | None
     unstated_benefit: bool | None = strawberry.field(
         default=None, description="true: matches only grants that state no customer benefit; "
-                                  "false: only those that state one (CONTRACT §15)")
+                                  "false: only those that state one (docs/semantics.md §15)")
 
     @classmethod
     def of(cls, r) -> PolicyRule:

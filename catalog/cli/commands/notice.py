@@ -1,4 +1,4 @@
-"""`catalog notice`: the customer notice (CONTRACT §15), generated from what is allowed."""
+"""`catalog notice`: the customer notice (docs/semantics.md §15), generated from what is allowed."""
 
 from __future__ import annotations
 
