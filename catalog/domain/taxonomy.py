@@ -25,7 +25,7 @@ class Taxonomy:
     channels: Mapping[str, str]  # key -> privacy level
     sources: frozenset[str]
     descriptions: Mapping[tuple[str, str], str] = field(default_factory=dict, compare=False)
-    # Stated intensities (docs/semantics.md §15): ("purpose", key) -> intensity, ("category", key) ->
+    # Stated intensities (semantics §15): ("purpose", key) -> intensity, ("category", key) ->
     # floor; unstated keys inherit. `spectrum` holds them resolved.
     intensities: Mapping[tuple[str, str], str] = field(default_factory=dict)
     spectrum: Spectrum | None = field(default=None, compare=False, repr=False)

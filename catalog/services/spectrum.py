@@ -1,5 +1,5 @@
-"""The personalization spectrum (docs/semantics.md §15): how much of what callers were allowed ran in
-each intensity tier, read from the decision log (docs/semantics.md §10). Each decision counts with the
+"""The personalization spectrum (semantics §15): how much of what callers were allowed ran in
+each intensity tier, read from the decision log (semantics §10). Each decision counts with the
 intensity it had when it was made, under the purpose as requested."""
 
 from __future__ import annotations

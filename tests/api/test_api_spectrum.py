@@ -1,4 +1,4 @@
-"""The personalization spectrum over HTTP (docs/semantics.md §15): allowed decisions from the decision
+"""The personalization spectrum over HTTP (semantics §15): allowed decisions from the decision
 log, counted by the intensity each had and the purpose as requested; roles and bad input.
 SQLite and PostgreSQL."""
 

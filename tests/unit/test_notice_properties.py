@@ -1,4 +1,4 @@
-"""The customer notice (docs/semantics.md §15) over random catalogs: it lists exactly the uses a check
+"""The customer notice (semantics §15) over random catalogs: it lists exactly the uses a check
 allows (never one a rule or the lineage blocks), each under the intensity the check gives it,
 with the governing grant's benefit. And it renders as Markdown and HTML."""
 

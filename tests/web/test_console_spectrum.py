@@ -1,4 +1,4 @@
-"""/spectrum in the console (docs/semantics.md §15): the allowed decisions the log holds, drawn as bars
+"""/spectrum in the console (semantics §15): the allowed decisions the log holds, drawn as bars
 on the server; a bad period says what to fix."""
 
 from __future__ import annotations

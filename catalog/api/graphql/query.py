@@ -145,4 +145,4 @@ class Query:
         "callers and decisions in a period, most crowded first (reviewers, admins).")
     spectrum: list[SpectrumRow] = strawberry.field(
         resolver=spectrum, description="Allowed decisions in a period by the intensity each "
-        "had when made and the purpose as requested (docs/semantics.md §15; every role but pipeline).")
+        "had when made and the purpose as requested (semantics §15; every role but pipeline).")

@@ -1,4 +1,4 @@
-"""/spectrum: the personalization spectrum (docs/semantics.md §15) as a bar chart drawn on the server
+"""/spectrum: the personalization spectrum (semantics §15) as a bar chart drawn on the server
 (SVG in the page, nothing fetched from elsewhere): allowed decisions per intensity tier, and
 per requested purpose within each tier."""
 
