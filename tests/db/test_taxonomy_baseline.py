@@ -3,6 +3,8 @@ records a baseline, so as-of rebuilds the taxonomy at old revisions. SQLite and 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import sqlalchemy as sa
 from test_migrations import downgrade
@@ -39,7 +41,9 @@ def test_as_of_rebuilds_the_taxonomy_of_a_legacy_catalog(catalog, admin):
     assert baseline.revision == 1
     for revision, expected in kept.items():
         got = timeline.build_index_at(catalog, revision).taxonomy
-        assert got == expected, revision
+        # A catalog from before 0003 has no intensities either (0004 adds them, and init
+        # then fills them in a later commit): compare what such a catalog had.
+        assert replace(got, intensities={}) == replace(expected, intensities={}), revision
     first = min(kept)  # init's one commit, before the two upserts
     assert timeline.build_index_at(catalog, first).taxonomy.categories["internal"] == 2
     assert "marketing.postcards" not in \
