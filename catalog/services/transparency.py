@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from catalog.domain.index import CatalogIndex, governing_grant
 from catalog.domain.intensity import INTENSITIES, RANK
+from catalog.domain.names import covers
 from catalog.errors import BadInput
 from catalog.services.auth import Principal, require
 from catalog.services.browse import _page_size, decode_cursor, encode_cursor
@@ -133,7 +134,12 @@ def build_notice(cat: Catalog, principal: Principal, *,
                  index: CatalogIndex | None = None) -> Notice:
     """Every allowed (field, leaf purpose, leaf channel) decision, by its intensity and each
     effective category. Only allowed decisions contribute: a use a rule or the lineage
-    blocks never appears. One snapshot throughout: one revision."""
+    blocks never appears. One snapshot throughout: one revision.
+
+    Only the cells a field's own grants cover are checked: a decision is allowed only
+    without reasons, and step 3 of docs/semantics.md §3 gives one (PURPOSE_NOT_GRANTED or
+    CHANNEL_NOT_PERMITTED) to every cell whose governing grant is missing or does not cover
+    the channel. A field with two grants checks a handful of cells, not all ~110."""
     require(principal, "read")
     index = snapshot(cat, index)
     tax = index.taxonomy
@@ -141,18 +147,27 @@ def build_notice(cat: Catalog, principal: Principal, *,
     tiers: dict[str, dict[str, NoticeCategory]] = {i: {} for i in INTENSITIES}
     for name in sorted(index.fields):
         rec = index.fields[name]
-        if rec.deprecated or not rec.grants:  # nothing of it can be allowed
+        if rec.deprecated:  # FIELD_DEPRECATED: nothing of it can be allowed
             continue
-        for purpose in purposes:
-            grant = governing_grant(rec.grants, purpose)
-            if grant is None:
-                continue
-            for channel in channels:
-                d = index.check(name, purpose, channel)
-                if d.allowed:
-                    _add(index, tiers[d.intensity], d, grant.customer_benefit or NO_BENEFIT)
+        for purpose, channel, grant in granted_cells(rec.grants, purposes, channels):
+            d = index.check(name, purpose, channel)
+            if d.allowed:
+                _add(index, tiers[d.intensity], d, grant.customer_benefit or NO_BENEFIT)
     return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()},
                   {c: _channel_label(index, c) for c in channels})
+
+
+def granted_cells(grants, purposes: list[str], channels: list[str]):
+    """(leaf purpose, leaf channel, governing grant) for every cell a field's grants cover:
+    the purpose under the grant with no more specific grant of the field governing it, the
+    channel within the grant's channel list (none: every channel)."""
+    for grant in grants:
+        for purpose in purposes:
+            if not covers(grant.purpose, purpose) or governing_grant(grants, purpose) is not grant:
+                continue
+            for channel in channels:
+                if grant.covers_channel(channel):
+                    yield purpose, channel, grant
 
 
 def _add(index: CatalogIndex, tier: dict[str, NoticeCategory], d, benefit: str) -> None:
