@@ -26,7 +26,6 @@ from catalog.api.http_rules import HeaderProblem, request_headers
 from catalog.api.lineage_ingest import lineage_endpoint
 from catalog.api.metrics import QUERY_KEY
 from catalog.api.metrics import attach as attach_metrics
-from catalog.api.notice_page import notice_route
 from catalog.errors import CatalogError
 from catalog.services import decision_log
 from catalog.services.core import Catalog
@@ -179,7 +178,6 @@ def create_app(catalog: Catalog, *, background_sync: bool = True, lean: bool = T
     site = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", method_not_allowed, methods=["PUT", "PATCH", "DELETE"]),
-        notice_route(catalog),
         *metrics_routes,
         *console.routes(catalog),  # GET /graphql (GraphiQL, offline), / and the console
         Route("/api/v1/lineage", lineage_endpoint(catalog), methods=["POST"]),

@@ -42,7 +42,9 @@ def _env(autoescape: bool) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-def render(notice: Notice, fmt: str = "markdown") -> str:
+def render(notice: Notice, fmt: str = "markdown", *, console: bool = False) -> str:
+    """The notice as text; `console` adds, above the HTML page, a thin bar back to the
+    reviewer console (the /notice page for a signed-in reviewer), nothing else changes."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown notice format {fmt!r}: use markdown or html")
     html = fmt == "html"
@@ -50,7 +52,7 @@ def render(notice: Notice, fmt: str = "markdown") -> str:
     tiers = [{"key": key, "title": TIERS[key][0], "intro": TIERS[key][1],
               "categories": [_category(e, notice.channels) for e in entries.values()]}
              for key, entries in notice.tiers.items() if entries]
-    return template.render(tiers=tiers, revision=notice.revision)
+    return template.render(tiers=tiers, revision=notice.revision, console=console)
 
 
 def _category(entry: NoticeCategory, channels: dict[str, str]) -> dict:

@@ -15,6 +15,10 @@ from catalog.services.core import Catalog
 
 AUDITORS = ("admin", "reviewer")
 CROWDED_PURPOSE = "marketing"  # the seeds' fourth sin: many teams marketing to the same people
+# A (channel, purpose) is crowded when this many distinct callers market through it in the
+# period: one caller is a campaign, two can be a campaign and its follow-up, three or more
+# are separate teams taking turns at the same customers' inbox.
+CROWDED_CALLERS = 3
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Crowding:
     callers: int  # distinct callers
     decisions: int
     allowed: int
+
+    def crowded(self, threshold: int = CROWDED_CALLERS) -> bool:
+        return self.callers >= threshold
 
 
 def require_auditor(principal: Principal) -> None:

@@ -27,21 +27,43 @@ class Gap:
     intensity: str
 
 
-def find_gaps(index: CatalogIndex) -> list[Gap]:
-    """Every gap, by field and purpose. A blank benefit is stored as none."""
+def grant_intensities(index: CatalogIndex, name: str) -> dict[str, str | None]:
+    """Each grant's intensity on one field, by purpose (None: a purpose no longer in the
+    taxonomy)."""
+    rec = index.fields[name]
+    if not rec.grants:
+        return {}
     spectrum = index.taxonomy.spectrum
-    out = []
-    for name in sorted(index.fields):
-        rec = index.fields[name]
-        unstated = [g for g in rec.grants if not g.customer_benefit]
-        if not unstated:
-            continue
-        categories = frozenset(index.effective_categories(name))
-        for g in unstated:
-            level = spectrum.of_grant(g.purpose, categories)
-            if level is not None and RANK[level] >= GAP_FLOOR:
-                out.append(Gap(name, g.purpose, level))
-    return out
+    categories = frozenset(index.effective_categories(name))
+    return {g.purpose: spectrum.of_grant(g.purpose, categories) for g in rec.grants}
+
+
+def field_gaps(index: CatalogIndex, name: str) -> list[Gap]:
+    """One field's gaps, by purpose. A blank benefit is stored as none."""
+    rec = index.fields[name]
+    if all(g.customer_benefit for g in rec.grants):
+        return []
+    levels = grant_intensities(index, name)
+    return [Gap(name, g.purpose, levels[g.purpose]) for g in rec.grants
+            if not g.customer_benefit and levels[g.purpose] is not None
+            and RANK[levels[g.purpose]] >= GAP_FLOOR]
+
+
+def find_gaps(index: CatalogIndex) -> list[Gap]:
+    """Every gap, by field and purpose."""
+    return [gap for name in sorted(index.fields) for gap in field_gaps(index, name)]
+
+
+def field_transparency(cat: Catalog, principal: Principal, name: str, *,
+                       index: CatalogIndex | None = None
+                       ) -> tuple[dict[str, str | None], list[Gap]]:
+    """For the field page: each grant's intensity and the field's gaps (those
+    transparencyGaps lists for it), from one snapshot."""
+    require(principal, "read")
+    index = snapshot(cat, index)
+    if name not in index.fields:
+        return {}, []
+    return grant_intensities(index, name), field_gaps(index, name)
 
 
 # The gaps of the latest snapshot asked about, per catalog: paging a reviewer through them

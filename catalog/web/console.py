@@ -156,16 +156,19 @@ def routes(catalog: Catalog) -> list[Route]:
         auth,
         changes,
         check,
+        crowding,
         field,
         fields,
         graphiql,
         rules,
         spectrum,
+        transparency,
     )
 
     web = Console(catalog)
     table = [Route("/static/{path:path}", web.assets.serve, methods=["GET"])]
-    for module in (auth, fields, field, check, rules, changes, spectrum, graphiql):
+    for module in (auth, fields, field, check, rules, changes, crowding, spectrum,
+                   transparency, graphiql):
         for path, view, methods, public in module.ROUTES:
             table.append(web.route(path, view, methods, public))
     return table

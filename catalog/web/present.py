@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import quote
+
+from catalog.errors import BadInput
 
 
 def field_url(name: str, **params: object) -> str:
@@ -26,3 +29,14 @@ def summary(entry: dict) -> str:
     parts += [f"−{p}" for p in sorted(set(old) - set(new))]
     parts += [f"~{p}" for p in sorted(set(old) & set(new)) if old[p] != new[p]]
     return "; ".join(parts)
+
+
+def parse_time(raw: str, name: str) -> datetime | None:
+    """A since/until form input: ISO 8601 date or time (UTC when it names no zone)."""
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadInput(f"{name} must be a date or time in ISO 8601 (2026-03-01 or "
+                       f"2026-03-01T09:30), not {raw[:40]!r}") from None

@@ -1,5 +1,6 @@
 """/fields/{name}: one field — attributes, effective categories and where they come from,
-grants (owners grant and revoke here), the purpose x channel matrix, history, lineage."""
+grants with their intensity and customer benefit (owners grant and revoke here), its
+transparency gaps (docs/semantics.md §15), the purpose x channel matrix, history, lineage."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from catalog.domain.decision import CODE_ORDER
 from catalog.errors import BadInput, CatalogError, NotFound
-from catalog.services import browse, checks, fields, inspect, lineage
+from catalog.services import browse, checks, fields, inspect, lineage, transparency
 from catalog.web.console import STATUS, Console, Page
 from catalog.web.lineage import picture
 from catalog.web.present import field_url, summary
@@ -76,12 +77,14 @@ def field_page(web: Console, page: Page, *, status: int = 200, form_error: str |
         status = 400
     channels, rows = matrix(web, page, name)
     history, _, more_history = browse.history_page(cat, who, name, first=10)
+    intensities, gaps = transparency.field_transparency(cat, who, name)
     return web.render(
         page, "field.html", status, rec=rec, keys=keys, depth=depth,
         purpose=purpose, channel=channel, lineage_error=lineage_error,
         origins=inspect.category_origins(cat, who, name),
         upstream=cat.index.upstream(name), downstream=cat.index.downstream(name),
-        channels=channels, rows=rows, history=history, more_history=more_history,
+        channels=channels, rows=rows, intensities=intensities, gaps=gaps, history=history,
+        more_history=more_history,
         pic=lineage_picture(web, page, name, "BOTH", depth, purpose, channel),
         can_write=inspect.may_write(who, name), form_error=form_error, typed=typed or {},
         field_url=field_url, summary=summary)
@@ -94,12 +97,13 @@ def show(web: Console, page: Page) -> Response:
 def grant(web: Console, page: Page) -> Response:
     name = page.request.path_params["name"]
     typed = {"purpose": page.value("purpose"), "channels": page.values("channels"),
-             "consent": bool(page.value("requires_consent"))}
+             "consent": bool(page.value("requires_consent")),
+             "benefit": page.value("customer_benefit")}
     try:
         if not typed["purpose"]:
             raise BadInput("choose the purpose to grant")
         g = fields.normalize_grant(typed["purpose"], typed["channels"] or None,
-                                   typed["consent"])
+                                   typed["consent"], typed["benefit"] or None)
         rec = fields.grant_purpose(web.catalog, page.principal, name, g)
     except CatalogError as exc:
         return form_failed(web, page, exc, typed)

@@ -9,9 +9,10 @@ from datetime import datetime
 
 from starlette.responses import Response
 
-from catalog.errors import BadInput, CatalogError
+from catalog.errors import CatalogError
 from catalog.services import spectrum
 from catalog.web.console import Console, Page
+from catalog.web.present import parse_time
 
 BAR_W, ROW_H, LABEL_W = 420.0, 26.0, 280.0  # labels fit purposes of ~32 characters
 COLOURS = {"utility": "#2e7d32", "relationship": "#f9a825", "surveillance": "#c62828"}
@@ -43,14 +44,7 @@ def bars(rows: list[spectrum.SpectrumRow]) -> tuple[list[Bar], float]:
 
 
 def _time(page: Page, name: str) -> datetime | None:
-    raw = page.arg(name)
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadInput(f"{name} must be a date or time in ISO 8601 (2026-03-01 or "
-                       f"2026-03-01T09:30), not {raw[:40]!r}") from None
+    return parse_time(page.arg(name), name)
 
 
 def spectrum_page(web: Console, page: Page) -> Response:
