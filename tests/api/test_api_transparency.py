@@ -1,6 +1,6 @@
 """docs/semantics.md §15 over HTTP: Decision.intensity, Grant.customerBenefit, transparencyGaps,
-PolicyRuleInput.unstatedBenefit, upsertTaxonomyKey(intensity) and GET /notice, with roles
-and bad input."""
+PolicyRuleInput.unstatedBenefit, upsertTaxonomyKey(intensity) and GET /notice with a token,
+with roles and bad input."""
 
 from __future__ import annotations
 
@@ -101,10 +101,13 @@ async def test_mandate_rule_over_the_api(api: Api):
     assert {"key": "transparency-mandate", "unstatedBenefit": True} in listed["policyRules"]
 
 
-async def test_the_notice_page(read_api: Api):
+async def test_the_notice_page_for_machines(read_api: Api):
+    """/notice is a console page (tests/web); a machine may still fetch it with its token."""
     client = read_api.client
-    r = await client.get("/notice")
-    assert r.status_code == 401 and "Bearer" in r.text
+    r = await client.get("/notice", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin")
+    r = await client.get("/notice", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401 and "invalid or revoked token" in r.text
     r = await client.get("/notice", headers=read_api.auth("pipeline"))
     assert r.status_code == 403
     r = await client.get("/notice", headers=read_api.auth("reviewer"))

@@ -9,7 +9,8 @@ from catalog.services.auth import SYSTEM, revoke_token
 from catalog.web.console import COOKIE
 
 PAGES = ["/", "/fields", "/fields/crm.customers.email", "/check?field=x", "/rules",
-         "/changes", "/log", "/unclassified"]
+         "/changes", "/log", "/unclassified", "/spectrum", "/gaps", "/notice",
+         "/overcrowding?since=2026-01-01"]
 
 
 @pytest.mark.parametrize("path", PAGES)
