@@ -1,5 +1,6 @@
 """The console in a real browser (Debian's chromium through chromedriver): sign in, search,
-open a field, see its lineage, run a denied check, grant as an owner; GraphiQL offline.
+open a field, see its lineage, run a denied check, grant as an owner; transparency gaps, the
+customer notice and the overcrowding watch; GraphiQL offline.
 
 The server is uvicorn on a free loopback port; the browser runs with no proxy and every
 request it makes is checked to have gone to that server only."""
@@ -17,6 +18,7 @@ import pytest
 
 from catalog.api.app import create_app
 from catalog.services import setup
+from catalog.services.auth import SYSTEM, create_token
 from catalog.services.core import Catalog
 from catalog.settings import Settings
 
@@ -35,6 +37,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 from web_helpers import tokens_for  # noqa: E402
 
 BABY = "dwh.marts.audiences.baby_club_member"
+MARKETERS = ("mail-team", "loyalty-team", "ads-team")
 
 
 def free_port() -> int:
@@ -48,10 +51,13 @@ def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     import uvicorn
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'catalog.db'}"
-    cat = Catalog(database_url=url, settings=Settings(database_url=url, sync_interval=0.0))
+    cat = Catalog(database_url=url, settings=Settings(database_url=url, sync_interval=0.0,
+                                                      decision_log_flush=0.2))
     setup.init(cat)
     setup.load_catalog_file(cat, setup.SEEDS / "demo" / "catalog.yaml")
     tokens = tokens_for(cat)
+    for team in MARKETERS:  # distinct callers for the overcrowding watch
+        tokens[team] = create_token(cat, SYSTEM, role="pipeline", name=team)[1]
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(cat, background_sync=False),
                                         host="127.0.0.1", port=port, log_level="warning"))
@@ -170,4 +176,57 @@ def test_graphiql_renders_and_runs_a_check_with_no_network(server, driver):
     read = "return document.querySelector('.result-window .CodeMirror').CodeMirror.getValue();"
     result = wait(driver, lambda d: '"allowed"' in (t := d.execute_script(read)) and t)
     assert '"allowed": false' in result and "UPSTREAM_NOT_PERMITTED" in result
+    assert requested_hosts(driver) <= {base.removeprefix("http://")}
+
+
+def post_checks(base: str, token: str, cells: list[tuple[str, str, str]]) -> None:
+    import json
+    import urllib.request
+
+    query = "query($r: [CheckInput!]!) { checkMany(requests: $r) { allowed } }"
+    body = json.dumps({"query": query, "variables": {"r": [
+        {"field": f, "purpose": p, "channel": c} for f, p, c in cells]}}).encode()
+    request = urllib.request.Request(base + "/graphql", data=body, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+    with opener.open(request, timeout=10) as response:
+        assert "errors" not in json.loads(response.read())
+
+
+def test_reviewer_follows_a_gap_reads_the_notice_and_watches_overcrowding(server, driver):
+    base, tokens = server
+    sign_in(driver, base, tokens["reviewer"])
+    driver.find_element(By.LINK_TEXT, "Gaps").click()
+    wait(driver, EC.url_contains("/gaps"))
+    rows = driver.find_elements(By.CSS_SELECTOR, "#gap-list tr.gap-row")
+    assert rows and all(r.is_displayed() for r in rows)
+    churn = next(r for r in rows if r.text.startswith("ml.scores.churn_risk"))
+    assert "marketing.direct" in churn.text and "relationship" in churn.text
+    churn.find_element(By.LINK_TEXT, "ml.scores.churn_risk").click()
+    gaps = wait(driver, EC.visibility_of_element_located((By.ID, "gaps")))
+    assert "no customer benefit stated" in gaps.text and "relationship" in gaps.text
+    benefit = driver.find_element(By.CSS_SELECTOR, "#grants td.benefit")
+    assert benefit.is_displayed() and benefit.text  # each grant says its benefit, or none
+    # The customer notice: its own page, a bar back to the console.
+    driver.find_element(By.LINK_TEXT, "Notice").click()
+    heading = wait(driver, EC.visibility_of_element_located((By.TAG_NAME, "h1")))
+    assert heading.text == "How we use your data"
+    tiers = [t.get_attribute("id") for t in driver.find_elements(By.CSS_SELECTOR,
+                                                                 "section.tier")]
+    assert tiers and set(tiers) <= {"utility", "relationship", "surveillance"}
+    assert "crm.customers" not in driver.find_element(By.TAG_NAME, "body").text
+    driver.find_element(By.CSS_SELECTOR, ".console-bar a").click()
+    wait(driver, EC.url_contains("/fields"))
+    # Three teams market by letter (a cell no other test asks): the row is crowded once the
+    # log is flushed.
+    cell = ("crm.customers.email", "marketing.direct", "direct_mail")
+    for team in MARKETERS:
+        post_checks(base, tokens[team], [cell, cell])
+    time.sleep(1.0)  # the server flushes its decision log every 0.2 s here
+    driver.find_element(By.LINK_TEXT, "Overcrowding").click()
+    row = wait(driver, EC.visibility_of_element_located(
+        (By.CSS_SELECTOR, "tr[data-channel='direct_mail'][data-purpose='marketing.direct']")))
+    assert row.find_element(By.CSS_SELECTOR, ".callers").text == "3"
+    assert row.find_element(By.CSS_SELECTOR, ".decisions").text == "6"
+    assert "crowded" in row.text and "crowded" in row.get_attribute("class")
     assert requested_hosts(driver) <= {base.removeprefix("http://")}
