@@ -226,7 +226,7 @@ def test_reviewer_follows_a_gap_reads_the_notice_and_watches_overcrowding(server
     driver.find_element(By.LINK_TEXT, "Overcrowding").click()
     row = wait(driver, EC.visibility_of_element_located(
         (By.CSS_SELECTOR, "tr[data-channel='direct_mail'][data-purpose='marketing.direct']")))
-    assert row.find_element(By.CSS_SELECTOR, ".callers").text == "3"
-    assert row.find_element(By.CSS_SELECTOR, ".decisions").text == "6"
+    assert row.find_element(By.CSS_SELECTOR, ".n-callers").text == "3"
+    assert row.find_element(By.CSS_SELECTOR, ".n-decisions").text == "6"
     assert "crowded" in row.text and "crowded" in row.get_attribute("class")
     assert requested_hosts(driver) <= {base.removeprefix("http://")}

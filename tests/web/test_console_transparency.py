@@ -191,8 +191,8 @@ def test_overcrowding_counts_what_was_checked_and_flags_crowded_channels(demo_ca
     assert since, "the period defaults to the last 30 days"
     shown = {(m[0], m[1]): (int(m[2]), int(m[3]), int(m[4]), m[5])
              for m in re.findall(r'<tr class="(?:crowded)?" data-channel="([^"]+)" '
-                                 r'data-purpose="([^"]+)">.*?class="right callers">(\d+)<.*?'
-                                 r'class="right decisions">(\d+)<.*?class="right allowed">'
+                                 r'data-purpose="([^"]+)">.*?class="right n-callers">(\d+)<.*?'
+                                 r'class="right n-decisions">(\d+)<.*?class="right n-allowed">'
                                  r'(\d+)<.*?<td>(.*?)</td>\s*</tr>', r.text, re.S)}
     assert shown == {key: (len(who), n, ok, '<span class="tag amber">crowded</span>'
                            if len(who) >= audit.CROWDED_CALLERS else "")
