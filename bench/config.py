@@ -20,6 +20,7 @@ class Config:
     engine_requests: int = 10_000  # single checks, each distinct (so the cold pass is cold)
     engine_batches: int = 10  # check_many batches of 1,000
     writes: int = 200
+    notice_fields: int = 10_000  # the customer notice is timed on a catalog this size
     # http and workers
     http_size: tuple[int, int] = (2_000, 6_000)
     check_pool: int = 5_000  # distinct check bodies the load generator picks from
@@ -45,6 +46,7 @@ class Config:
         if quick:
             cfg.engine_size = (10_000, 30_000)
             cfg.engine_requests, cfg.engine_batches, cfg.writes = 5_000, 5, 50
+            cfg.notice_fields = 2_000
             cfg.http_size, cfg.check_pool, cfg.many_pool = (1_000, 3_000), 2_000, 5
             cfg.duration, cfg.warmup, cfg.rounds = 3, 1, 1
             cfg.scale_size, cfg.lineage_samples, cfg.scale_writes = (10_000, 30_000), 50, 30

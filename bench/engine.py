@@ -9,6 +9,11 @@ precomputed answers for the same requests, and the cost of one write + index upd
   rate divided by it is the ratio the target (>= 0.25) is about.
 - writes: index.apply of one changed field's grants, and of one new edge (validated for
   cycles first, as the service does), p50/p99.
+- notice (issue 14): the customer notice (services.transparency.build_notice: only the cells
+  a field's grants cover, `allowed` first, a full decision only where allowed) on a fresh
+  index of `notice_fields` fields, CPU seconds, against the way it was first built: every
+  leaf purpose a field's grants govern times every leaf channel, each a full check, on
+  another fresh index. Both produce the same notice (the run says if not).
 - deep (issue 8): the deep shape's edges added to an index of its fields in batches of 5,000
   (validate + apply, as addLineages does), total and slowest batch; then single new edges
   from an earlier field to a later one on the loaded graph, p50/p99.
@@ -23,8 +28,11 @@ from dataclasses import replace
 
 from bench import synth
 from bench.report import Row, at_least, percentile
-from catalog.domain.index import CatalogIndex
+from catalog.domain.index import CatalogIndex, governing_grant
+from catalog.domain.intensity import INTENSITIES
 from catalog.domain.model import Edge, Grant
+from catalog.services import transparency
+from catalog.services.auth import Principal
 
 SECTION = "engine"
 TARGET_RATIO = 0.25
@@ -112,9 +120,70 @@ def run(cfg) -> list[Row]:
     cfg.log(f"engine: {cfg.writes} grant writes and {cfg.writes} edge writes")
     rows += write_rows(cfg, index, cat, rng, size)
     del index, cat
+    cfg.log(f"engine: the customer notice at {cfg.notice_fields:,} fields")
+    rows.append(notice_row(cfg, tax, rules))
     cfg.log("engine: deep shape, edges in batches of 5,000")
     rows += deep_rows(cfg, tax, rules, rng)
     return rows
+
+
+def every_governed_cell(index: CatalogIndex) -> tuple[set, int]:
+    """The notice's uses as first built: each leaf purpose a grant governs x every leaf
+    channel. The uses listed, and the checks it took."""
+    tax = index.taxonomy
+    purposes, channels = transparency._leaves(tax.purposes), transparency._leaves(tax.channels)
+    tiers: dict = {i: {} for i in INTENSITIES}
+    checks = 0
+    for name in sorted(index.fields):
+        rec = index.fields[name]
+        if rec.deprecated or not rec.grants:
+            continue
+        for p in purposes:
+            grant = governing_grant(rec.grants, p)
+            if grant is None:
+                continue
+            for c in channels:
+                checks += 1
+                d = index.check(name, p, c)
+                if d.allowed:
+                    transparency._add(index, tiers[d.intensity], d,
+                                      grant.customer_benefit or transparency.NO_BENEFIT)
+    return _uses(tiers), checks
+
+
+def _uses(tiers) -> set:
+    return {(t, k, u.purpose, c, b) for t, cats in tiers.items() for k, e in cats.items()
+            for u in e.uses.values() for c in u.channels for b in u.benefits}
+
+
+def notice_row(cfg, tax, rules) -> Row:
+    cat = synth.generate(cfg.notice_fields, cfg.notice_fields * 3, seed=cfg.seed)
+
+    def fresh() -> CatalogIndex:  # nothing cached: the notice's first build after a change
+        return CatalogIndex.build(tax, rules, cat.fields, cat.edges, revision=1)
+
+    index = fresh()
+    gc.collect()
+    t0 = time.process_time()
+    notice = transparency.build_notice(None, Principal("reviewer"), index=index)
+    new_s = time.process_time() - t0
+    tx = index.taxonomy
+    purposes = transparency._leaves(tx.purposes)
+    channels = transparency._leaves(tx.channels)
+    cells = [(rec.name, p, c) for rec in index.fields.values() if not rec.deprecated
+             for p, c, _ in transparency.granted_cells(rec.grants, purposes, channels)]
+    full = sum(index.allowed(*cell) for cell in cells)
+    index = fresh()
+    gc.collect()
+    t0 = time.process_time()
+    before, before_checks = every_governed_cell(index)
+    old_s = time.process_time() - t0
+    same = before == _uses(notice.tiers)
+    return Row(SECTION, f"customer notice ({len(cat.fields):,} fields)", new_s, "s CPU",
+               f"every governed cell {old_s:.2f} s", new_s / old_s if old_s else None,
+               "", None, f"{len(cells):,} granted cells looked at, {full:,} allowed and "
+               f"decided in full, instead of {before_checks:,} full checks; "
+               + ("same notice" if same else "NOT THE SAME NOTICE"))
 
 
 def deep_rows(cfg, tax, rules, rng: random.Random) -> list[Row]:

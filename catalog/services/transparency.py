@@ -161,7 +161,7 @@ def build_notice(cat: Catalog, principal: Principal, *,
     Only the cells a field's own grants cover are checked: a decision is allowed only
     without reasons, and step 3 of docs/semantics.md §3 gives one (PURPOSE_NOT_GRANTED or
     CHANNEL_NOT_PERMITTED) to every cell whose governing grant is missing or does not cover
-    the channel. A field with two grants checks a handful of cells, not all ~110."""
+    the channel. A field with two grants checks a handful of cells, not all ~120."""
     require(principal, "read")
     index = snapshot(cat, index)
     tax = index.taxonomy
@@ -172,8 +172,11 @@ def build_notice(cat: Catalog, principal: Principal, *,
         if rec.deprecated:  # FIELD_DEPRECATED: nothing of it can be allowed
             continue
         for purpose, channel, grant in granted_cells(rec.grants, purposes, channels):
-            d = index.check(name, purpose, channel)
-            if d.allowed:
+            # allowed() answers from the grant and lineage bit masks and the rules, without
+            # building reasons (an upstream path search each for a cell the lineage denies);
+            # the full decision, for its intensity and obligations, only where it allows.
+            if index.allowed(name, purpose, channel):
+                d = index.check(name, purpose, channel)
                 _add(index, tiers[d.intensity], d, grant.customer_benefit or NO_BENEFIT)
     return Notice(index.revision, {k: dict(sorted(v.items())) for k, v in tiers.items()},
                   {c: _channel_label(index, c) for c in channels})
