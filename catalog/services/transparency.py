@@ -182,6 +182,24 @@ def build_notice(cat: Catalog, principal: Principal, *,
                   {c: _channel_label(index, c) for c in channels})
 
 
+# The notice of the latest snapshot asked about, per catalog, as for the gaps: a page reload
+# costs nothing until the catalog changes (a notice is a pass over the whole catalog).
+_notices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def current_notice(cat: Catalog, principal: Principal) -> Notice:
+    require(principal, "read")
+    index = snapshot(cat, None)
+    with _gaps_lock:
+        hit = _notices.get(cat)
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    built = build_notice(cat, principal, index=index)
+    with _gaps_lock:
+        _notices[cat] = (index, built)
+    return built
+
+
 def granted_cells(grants, purposes: list[str], channels: list[str]):
     """(leaf purpose, leaf channel, governing grant) for every cell a field's grants cover:
     the purpose under the grant with no more specific grant of the field governing it, the

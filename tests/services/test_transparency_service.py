@@ -219,3 +219,31 @@ def test_gaps_of_the_demo(demo_catalog, reviewer):
         stated = conn.execute(sa.text("SELECT count(*) FROM field_grant WHERE "
                                       "customer_benefit IS NOT NULL")).scalar_one()
     assert stated > 100
+
+
+def test_field_transparency_agrees_with_the_gaps(demo_catalog, reviewer, pipeline):
+    """What the field page shows: every grant's intensity, and exactly the field's gaps."""
+    index = demo_catalog.index
+    listed = gaps(demo_catalog, reviewer)
+    for name in index.fields:
+        levels, own = transparency.field_transparency(demo_catalog, reviewer, name)
+        assert set(levels) == {g.purpose for g in index.get(name).grants}
+        assert [(g.field, g.purpose, g.intensity) for g in own] == \
+            [row for row in listed if row[0] == name]
+        assert all(levels[g.purpose] == g.intensity for g in own)
+    assert transparency.field_transparency(demo_catalog, reviewer, "no.such.field") == ({}, [])
+    with pytest.raises(Forbidden):
+        transparency.field_transparency(demo_catalog, pipeline, "crm.customers.email")
+
+
+def test_current_notice_is_built_once_per_revision(demo_catalog, admin, reviewer, pipeline):
+    first = transparency.current_notice(demo_catalog, reviewer)
+    assert transparency.current_notice(demo_catalog, reviewer) is first
+    fields.grant_purpose(demo_catalog, admin, "crm.customers.email", normalize_grant(
+        "personalization.onsite", ("web",), False, "Shows your saved addresses."))
+    after = transparency.current_notice(demo_catalog, reviewer)
+    assert after is not first and after.revision > first.revision
+    built = transparency.build_notice(demo_catalog, reviewer)
+    assert after.tiers == built.tiers
+    with pytest.raises(Forbidden):
+        transparency.current_notice(demo_catalog, pipeline)

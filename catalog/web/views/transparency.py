@@ -42,7 +42,7 @@ def notice_page(web: Console, page: Page) -> Response:
     try:
         if principal is None:  # a machine with a bearer token
             principal = web.catalog.authenticator.authenticate(header)
-        text = notice.render(transparency.build_notice(web.catalog, principal), "html",
+        text = notice.render(transparency.current_notice(web.catalog, principal), "html",
                              console=page.session is not None)
     except CatalogError as exc:
         if page.session is not None:
