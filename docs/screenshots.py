@@ -25,7 +25,7 @@ DOCS = Path(__file__).resolve().parent
 SHOTS = [  # (file, address, height)
     ("console-fields.png", "/fields?q=dwh.", 900),
     ("console-field.png", "/fields/dwh.marts.audiences.baby_club_member?depth=4"
-                          "&purpose=marketing.direct&channel=email", 2600),
+                          "&purpose=marketing.direct&channel=email", 2150),
     ("console-check.png", "/check?field=dwh.marts.audiences.baby_club_member"
                           "&purpose=marketing.direct&channel=email", 1300),
     ("console-rules.png", "/rules", 1200),
