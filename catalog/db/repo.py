@@ -126,12 +126,12 @@ def ensure_state(*, conn: Connection) -> None:
 
 def bump_revision(*, conn: Connection) -> int:
     """Take the writer's lock (the state row) and return the next revision."""
-    return conn.execute(S.update().values(revision=S.c.revision + 1)
-                        .returning(S.c.revision)).scalar_one()
+    return conn.exec_driver_sql("UPDATE catalog_state SET revision = revision + 1 "
+                                "RETURNING revision").scalar_one()
 
 
 def current_revision(*, conn: Connection) -> int:
-    return conn.execute(sa.select(S.c.revision)).scalar() or 0
+    return conn.exec_driver_sql("SELECT revision FROM catalog_state").scalar() or 0
 
 
 # -- taxonomy and rules ---------------------------------------------------------------------
