@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 
 import orjson
 import sqlalchemy as sa
@@ -78,7 +79,7 @@ def insert_rows(conn: Connection, table: sa.Table, columns: tuple[str, ...],
             if returning:
                 sql += " RETURNING " + _quoted(conn, returning)
             sql = _SQL.setdefault(key, sql)
-        params = tuple(value for row in batch for value in row)
+        params = tuple(chain.from_iterable(batch))
         result = conn.exec_driver_sql(sql, params)
         if returning:
             out.extend(result.all())

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -212,7 +212,7 @@ class Catalog:
                 conn.close()
             try:
                 index = self.index  # caught up inside the transaction
-                restamped = [replace(rec, revision=revision)
+                restamped = [rec.at(revision)
                              for rec in map(index.get, sorted(moved)) if rec is not None]
                 self._index = index.apply(taxonomy=taxonomy, rules=rules,
                             fields=[*txn.fields.values(), *restamped],

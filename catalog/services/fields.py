@@ -63,7 +63,7 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
         check_texts(rec)
         records.append((before, rec))
     writes.save_fields(txn, [(b, r) for b, r in records if b is None
-                             or replace(b, revision=0) != replace(r, revision=0)])
+                             or not b.same_but_revision(r)])
     return [r for _, r in records]
 
 

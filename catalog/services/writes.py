@@ -47,17 +47,19 @@ def add_edges(txn: Txn, new: Sequence[Edge],
     """Insert new edges; give existing ones (before, after) their new transform."""
     if not new and not updated:
         return
-    ids = ids_of(txn, {n for e in [*new, *(a for _, a in updated)]
-                       for n in (e.upstream, e.downstream)})
+    changes = [*((None, e) for e in new), *updated]
+    ends = {n for _, e in changes for n in (e.upstream, e.downstream)}
+    ids = ids_of(txn, ends)
     repo.insert_edges(conn=txn.conn, edges=new, ids=ids)
     for _, after in updated:
         repo.update_edge_transform(conn=txn.conn, edge=after, ids=ids)
-    for before, after in [*((None, e) for e in new), *updated]:
-        txn.log.append({"action": "add_lineage" if before is None else "update_lineage",
-                        "entity": "edge", "field": after.downstream, "other": after.upstream,
-                        "before": edge_json(before), "after": edge_json(after)})
-        txn.touched.update((after.upstream, after.downstream))
-        txn.add_edges.append(after)
+    log = txn.log.append
+    for before, after in changes:
+        log({"action": "add_lineage" if before is None else "update_lineage",
+             "entity": "edge", "field": after.downstream, "other": after.upstream,
+             "before": edge_json(before), "after": edge_json(after)})
+    txn.touched.update(ends)  # their revision moves
+    txn.add_edges.extend(after for _, after in changes)
 
 
 def remove_edges(txn: Txn, edges: Sequence[Edge]) -> None:
