@@ -44,8 +44,10 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 
 # -- plain statements -----------------------------------------------------------------------
 # Bulk writes skip SQLAlchemy's per-row parameter processing (most of a big write's CPU):
-# rows are tuples of values the driver takes as they are (bound() for datetimes), sent as
-# multi-row INSERTs. The SQL text is made once per shape and kept.
+# rows are tuples of values the driver takes as they are (bound() for datetimes). SQLite gets
+# multi-row INSERTs; PostgreSQL gets COPY (psycopg's multi-row statements cost ~2 µs of CPU per
+# value; COPY a third of that) and `= ANY(array)` for lists. The SQL text is made once per
+# shape and kept.
 _SQL: dict[tuple, str] = {}
 
 
@@ -68,6 +70,11 @@ def insert_rows(conn: Connection, table: sa.Table, columns: tuple[str, ...],
                 rows: Sequence[tuple], returning: tuple[str, ...] = ()) -> list:
     """INSERT rows (tuples in the order of columns) as one multi-row statement per CHUNK
     rows; with returning, the returned rows (in no particular order)."""
+    if not rows:
+        return []
+    if conn.dialect.name == "postgresql" and not returning:
+        _copy_rows(conn, table, columns, rows)
+        return []
     out: list = []
     for batch in chunks(rows):
         key = ("insert", conn.dialect.name, table.name, columns, len(batch), returning)
@@ -86,13 +93,32 @@ def insert_rows(conn: Connection, table: sa.Table, columns: tuple[str, ...],
     return out
 
 
-def _in_sql(conn: Connection, head: str, size: int) -> str:
-    """head + " IN (?, ?, ...)" with size markers."""
-    key = ("in", conn.dialect.name, head, size)
+def _copy_rows(conn: Connection, table: sa.Table, columns: tuple[str, ...],
+               rows: Sequence[tuple]) -> None:
+    """COPY rows in, on the transaction's own connection; a driver error is raised as
+    SQLAlchemy raises it for a statement (callers handle one kind)."""
+    sql = (f"COPY {conn.dialect.identifier_preparer.format_table(table)} "
+           f"({_quoted(conn, columns)}) FROM STDIN")
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error) from None
+
+
+def _in(conn: Connection, head: str, values: Sequence) -> tuple[str, tuple]:
+    """(head + " IN (?, ?, ...)", values) on SQLite; (head + " = ANY(%s)", (list,)) on
+    PostgreSQL: one parameter, whatever the length."""
+    if conn.dialect.name == "postgresql":
+        return f"{head} = ANY(%s)", (list(values),)
+    key = ("in", conn.dialect.name, head, len(values))
     sql = _SQL.get(key)
     if sql is None:
-        sql = _SQL.setdefault(key, f"{head} IN ({', '.join([_marker(conn)] * size)})")
-    return sql
+        sql = _SQL.setdefault(key, f"{head} IN ({', '.join([_marker(conn)] * len(values))})")
+    return sql, tuple(values)
 
 
 def _update_sql(conn: Connection, table: sa.Table, columns: tuple[str, ...], key: str) -> str:
@@ -254,8 +280,8 @@ def load_fields(*, conn: Connection, names: Sequence[str] | None = None) -> list
 def field_ids(*, conn: Connection, names: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for batch in chunks(list(set(names))):
-        out.update(conn.exec_driver_sql(_in_sql(conn, "SELECT name, id FROM field WHERE name",
-                                                 len(batch)), tuple(batch)).all())
+        out.update(conn.exec_driver_sql(*_in(conn, "SELECT name, id FROM field WHERE name",
+                                              batch)).all())
     return out
 
 
@@ -266,15 +292,17 @@ def save_fields(*, conn: Connection, records: Sequence[FieldRecord],
     now = bound(conn, F.c.created_at, utcnow())
     new = [r for r in records if r.name not in ids]
     existing = [r for r in records if r.name in ids]
-    for batch in chunks(new):
-        ids.update(insert_rows(conn, F, FIELD_INSERT, [_field_row(r) + (now, now)
-                                                       for r in batch], returning=("name", "id")))
+    rows = [_field_row(r) + (now, now) for r in new]
+    if conn.dialect.name == "postgresql":  # COPY, then one lookup: cheaper than RETURNING
+        insert_rows(conn, F, FIELD_INSERT, rows)
+        ids.update(field_ids(conn=conn, names=[r.name for r in new]))
+    else:
+        ids.update(insert_rows(conn, F, FIELD_INSERT, rows, returning=("name", "id")))
     if existing:
         conn.exec_driver_sql(_update_sql(conn, F, FIELD_INSERT[1:8] + ("updated_at",), "id"),
                              [_field_row(r)[1:] + (now, ids[r.name]) for r in existing])
         for batch in chunks([ids[r.name] for r in existing]):  # new fields have no grants
-            conn.exec_driver_sql(_in_sql(conn, "DELETE FROM field_grant WHERE field_id",
-                                         len(batch)), tuple(batch))
+            conn.exec_driver_sql(*_in(conn, "DELETE FROM field_grant WHERE field_id", batch))
     grant_rows = [(ids[r.name], g.purpose, join_keys(g.channels), g.requires_consent,
                    g.customer_benefit) for r in records for g in r.grants]
     for batch in chunks(grant_rows):
@@ -298,8 +326,8 @@ def touch_fields(*, conn: Connection, names: Iterable[str], revision: int,
     names = sorted(set(names))
     known = sorted(ids[n] for n in names if n in ids)
     for batch in chunks(known):
-        head = f"UPDATE field SET revision = {_marker(conn)} WHERE id"
-        conn.exec_driver_sql(_in_sql(conn, head, len(batch)), (revision, *batch))
+        sql, params = _in(conn, f"UPDATE field SET revision = {_marker(conn)} WHERE id", batch)
+        conn.exec_driver_sql(sql, (revision, *params))
     for batch in chunks([n for n in names if n not in ids]):
         conn.execute(F.update().where(F.c.name.in_(batch)).values(revision=revision))
 
