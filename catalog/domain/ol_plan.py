@@ -143,9 +143,9 @@ class _Planner:
                 self.plan.add_edge(self.input(f), down, _transforms(f) or
                                    ((older,) if older else ()))
         for f in facet.dataset or ():
-            up = self.input(f)
+            up, transforms = self.input(f), _transforms(f)
             for down in columns:
-                self.plan.add_edge(up, down, _transforms(f))
+                self.plan.add_edge(up, down, transforms)
 
     def input(self, f: InputField) -> str:
         return self.column(f.namespace, f.name, f.field, output=False, scoped=False)
