@@ -28,7 +28,6 @@ that changes a record or an edge moves on.
 from __future__ import annotations
 
 import heapq
-from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -299,8 +298,7 @@ class CatalogIndex:
         """NOT_FOUND, BAD_INPUT or CONFLICT (cycle) for the first bad edge of the batch.
         Changes nothing: the candidate edges live in a private draft of the graph. pending:
         fields a write registers before its edges (not in the index yet)."""
-        self.graph.validate_new_edges(edges, ChainMap(self.fields, pending) if pending
-                                      else self.fields)
+        self.graph.validate_new_edges(edges, self.fields, pending or ())
 
     # -- changing ----------------------------------------------------------------------------
     def apply(self, *, fields: Iterable[FieldRecord] = (), add_edges: Iterable[Edge] = (),
@@ -329,7 +327,7 @@ class CatalogIndex:
             # recomputing it would walk its whole downstream cone on every write.
             dirty = {name for name, rec in records.items()
                      if (before := self.fields.get(name)) is None
-                     or replace(before, revision=rec.revision) != rec}
+                     or not before.same_but_revision(rec)}
             dirty.update(d for _, d in remove_edges)
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))

@@ -158,14 +158,49 @@ class LineageGraph:
             draft.add_edge(e)
         return draft.finish()
 
-    def validate_new_edges(self, edges: list[Edge], known: Iterable[str] | dict) -> None:
-        """Refuse the batch if any edge names an unknown field, is a self-loop or would close
-        a cycle (with the graph and the batch's earlier edges). Works on a private draft: the
-        graph readers see never holds a candidate edge."""
+    def validate_new_edges(self, edges: list[Edge], known: Iterable[str] | dict,
+                           pending: Iterable[str] | dict = ()) -> None:
+        """Refuse the batch if any edge names an unknown field (in neither known nor pending),
+        is a self-loop or would close a cycle (with the graph and the batch's earlier edges),
+        reporting the first bad edge. Never changes this graph: readers never see a candidate
+        edge.
+
+        The usual batch runs forward: each edge from a lower position to a higher one, nodes
+        the graph lacks placed after all others in the order the batch names them. Then the
+        order stays valid with the whole batch in it, so nothing can close a cycle, and one
+        pass of lookups decides. Otherwise the batch goes through a private draft, edge by
+        edge (Pearce-Kelly reordering)."""
+        order = self.order
+        placed: dict[str, int] = {}  # positions of nodes the graph lacks
+        after = self.next_order
+        for e in edges:
+            u, d = e.upstream, e.downstream
+            if u not in known and u not in pending or d not in known and d not in pending \
+                    or u == d:
+                break  # the draft reports it, or an earlier edge's cycle
+            pu = order.get(u)
+            if pu is None:
+                pu = placed.get(u)
+                if pu is None:
+                    pu = placed[u] = after
+                    after += 1
+            pd = order.get(d)
+            if pd is None:
+                pd = placed.get(d)
+                if pd is None:
+                    pd = placed[d] = after
+                    after += 1
+            if pu >= pd:
+                break
+        else:
+            return
+        self._validate_in_draft(edges, known, pending)
+
+    def _validate_in_draft(self, edges: list[Edge], known, pending) -> None:
         draft = _Draft(self)
         for e in edges:
             for name in (e.upstream, e.downstream):
-                if name not in known:
+                if name not in known and name not in pending:
                     raise NotFound(f"field {name!r} is not in the catalog: register it "
                                    "before adding lineage to it")
             if e.upstream == e.downstream:

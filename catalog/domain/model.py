@@ -37,6 +37,20 @@ class FieldRecord:
                 return g
         return None
 
+    def at(self, revision: int) -> FieldRecord:
+        """The same record at another revision (dataclasses.replace, without its cost: a
+        write restamps every field an edge touches)."""
+        return FieldRecord(self.name, self.category, self.source, self.owner, self.description,
+                           self.source_system, self.deprecated, self.grants, revision)
+
+    def same_but_revision(self, other: FieldRecord) -> bool:
+        return self is other or (
+            self.name == other.name and self.category == other.category
+            and self.source == other.source and self.owner == other.owner
+            and self.description == other.description
+            and self.source_system == other.source_system
+            and self.deprecated == other.deprecated and self.grants == other.grants)
+
 
 @dataclass(frozen=True, slots=True)
 class Edge:

@@ -34,7 +34,10 @@ class MappingRule:
 def sanitize(text: str) -> str:
     """Every character other than ASCII letters, digits, '_', '-' and '.' becomes '_'; an empty
     segment becomes '_'."""
-    return ".".join(seg or "_" for seg in _OTHER.sub("_", text).split("."))
+    out = _OTHER.sub("_", text)
+    if out and ".." not in out and out[0] != "." and out[-1] != ".":
+        return out  # no empty segment (the usual name)
+    return ".".join(seg or "_" for seg in out.split("."))
 
 
 def namespace_host(namespace: str) -> str:

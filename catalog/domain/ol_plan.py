@@ -99,9 +99,16 @@ class _Planner:
         self.plan = IngestPlan()
         job = getattr(event, "job", None)
         self.job = f"{job.namespace}/{job.name}" if job else None
+        # Columns planned already, as (namespace, dataset, column, output, scoped): a column
+        # named again (the schema facet, then column lineage) changes nothing in the plan.
+        self.seen: dict[tuple, str] = {}
 
     def column(self, ds_namespace: str, ds_name: str, column: str, *, output: bool,
                scoped: bool, type_: str | None = None, text: str | None = None) -> str:
+        key = (ds_namespace, ds_name, column, output, scoped)
+        name = self.seen.get(key)
+        if name is not None:
+            return name
         name = field_name(ds_namespace, ds_name, column, self.rules)
         origin = (ds_namespace, ds_name, column)
         if not is_field_name(name):
@@ -110,8 +117,11 @@ class _Planner:
                 "name (3+ segments of 1-128 characters, 512 in all): add a mapping rule "
                 "(CATALOG_OPENLINEAGE_MAPPING) for its dataset")
             return name
+        problems = len(self.plan.problems)
         self.plan.add_field(PlannedField(name, "derived" if output else "first_party", scoped,
                                          origin, type_, text, self.job))
+        if len(self.plan.problems) == problems:  # a collision is reported each time it occurs
+            self.seen[key] = name
         return name
 
     def dataset(self, ds: Dataset, *, output: bool, scoped: bool, lineage: bool) -> None:
@@ -133,9 +143,9 @@ class _Planner:
                 self.plan.add_edge(self.input(f), down, _transforms(f) or
                                    ((older,) if older else ()))
         for f in facet.dataset or ():
-            up = self.input(f)
+            up, transforms = self.input(f), _transforms(f)
             for down in columns:
-                self.plan.add_edge(up, down, _transforms(f))
+                self.plan.add_edge(up, down, transforms)
 
     def input(self, f: InputField) -> str:
         return self.column(f.namespace, f.name, f.field, output=False, scoped=False)

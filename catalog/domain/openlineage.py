@@ -133,14 +133,20 @@ def _problem(error: dict) -> str:
 
 
 def check_depth(data: object, limit: int = MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than limit, without recursion of our own."""
-    stack: list[tuple[object, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
+    """Refuse JSON nested deeper than limit, without recursion of our own: level by level,
+    the containers only."""
+    level = [data] if type(data) is dict or type(data) is list else []
+    depth = 1
+    while level:
         if depth > limit:
             raise BadInput(f"the event is nested more than {limit} levels deep: OpenLineage "
                            "events (nested struct columns included) stay far below that")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+        deeper: list = []
+        keep = deeper.append
+        for value in level:
+            for v in value.values() if type(value) is dict else value:
+                kind = type(v)  # orjson makes plain dicts and lists
+                if kind is dict or kind is list:
+                    keep(v)
+        level = deeper
+        depth += 1

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -48,6 +48,7 @@ class Txn:
     rules_changed: bool = False
     taxonomy_changed: bool = False
     touched: set[str] = field(default_factory=set)  # fields whose revision moves (edges)
+    ids: dict[str, int] = field(default_factory=dict)  # field ids this write has looked up
 
 
 class Catalog:
@@ -197,7 +198,7 @@ class Catalog:
                         trans.rollback()
                         return
                     moved = txn.touched - set(txn.fields)  # edge ends: revision moves
-                    repo.touch_fields(conn=conn, names=moved, revision=revision)
+                    repo.touch_fields(conn=conn, names=moved, revision=revision, ids=txn.ids)
                     repo.log_changes(conn=conn, revision=revision, actor=actor, rows=txn.log)
                     # Read what the index needs inside the transaction, before the commit.
                     rules = repo.load_rules(conn=conn) if txn.rules_changed else None
@@ -211,7 +212,7 @@ class Catalog:
                 conn.close()
             try:
                 index = self.index  # caught up inside the transaction
-                restamped = [replace(rec, revision=revision)
+                restamped = [rec.at(revision)
                              for rec in map(index.get, sorted(moved)) if rec is not None]
                 self._index = index.apply(taxonomy=taxonomy, rules=rules,
                             fields=[*txn.fields.values(), *restamped],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord, Grant
-from catalog.domain.names import check_field_name, check_text
+from catalog.domain.names import check_field_name, check_text, has_control
 from catalog.errors import BadInput, NotFound
 from catalog.services import writes
 from catalog.services.auth import Principal, require
@@ -63,7 +63,7 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
         check_texts(rec)
         records.append((before, rec))
     writes.save_fields(txn, [(b, r) for b, r in records if b is None
-                             or replace(b, revision=0) != replace(r, revision=0)])
+                             or not b.same_but_revision(r)])
     return [r for _, r in records]
 
 
@@ -72,21 +72,24 @@ MAX_TEXT = 200  # owner and source_system columns; PostgreSQL refuses longer val
 
 def check_texts(rec: FieldRecord) -> None:
     """Widths and characters of the free-text attributes (docs/semantics.md §1)."""
-    for attr, label in (("owner", "owner"), ("source_system", "sourceSystem")):
-        value = getattr(rec, attr)
-        check_text(value, f"field {rec.name}: {label}")
-        if value is not None and len(value) > MAX_TEXT:
+    for value, label in ((rec.owner, "owner"), (rec.source_system, "sourceSystem")):
+        if value is None:
+            continue
+        if not isinstance(value, str) or has_control(value):  # check_text says what is wrong
+            check_text(value, f"field {rec.name}: {label}")
+        if len(value) > MAX_TEXT:
             raise BadInput(f"field {rec.name}: {label} is {len(value)} characters long; "
                            f"use at most {MAX_TEXT}")
-    check_text(rec.description, f"field {rec.name}: description", multiline=True)
+    if rec.description is not None:
+        check_text(rec.description, f"field {rec.name}: description", multiline=True)
 
 
 def merge(before: FieldRecord | None, item: FieldInput, revision: int) -> FieldRecord:
     if before is None:
-        missing = [k for k in ("category", "source", "owner") if getattr(item, k) is None]
-        if missing:
+        if item.category is None or item.source is None or item.owner is None:
+            missing = [k for k in ("category", "source", "owner") if getattr(item, k) is None]
             raise BadInput(f"new field {item.name} needs {', '.join(missing)}")
-        grants = tuple(sorted(item.grants or (), key=lambda g: g.purpose))
+        grants = tuple(sorted(item.grants, key=lambda g: g.purpose)) if item.grants else ()
         return FieldRecord(name=item.name, category=item.category, source=item.source,
                            owner=item.owner, description=item.description,
                            source_system=item.source_system, grants=grants, revision=revision)

@@ -86,9 +86,14 @@ def ingest_events(cat: Catalog, principal: Principal, events: list[Event]) -> In
     """Register the fields the catalog lacks and add the edges, all in one transaction. A
     replay commits nothing and answers the current revision."""
     plan = plan_events(cat, principal, events)
-    cat.sync()  # one read of the revision: the index now holds every committed change
-    if not adds_anything(cat, plan):  # a replay or re-run: no write transaction, no lock
-        return IngestResult(cat.index.revision, 0, 0)
+    if not adds_anything(cat, plan):
+        # Maybe a replay or re-run. The index may lag other processes' commits (one could
+        # have removed an edge the event states): one read of the revision brings it up to
+        # date, and if the event still adds nothing, no write transaction, no lock.
+        cat.sync()
+        if not adds_anything(cat, plan):
+            return IngestResult(cat.index.revision, 0, 0)
+    # The write catches the index up inside its transaction; apply_plan then decides again.
     with cat.write(principal.actor) as txn:
         result = apply_plan(txn, cat, plan)
     if not txn.log:

@@ -17,14 +17,24 @@ from catalog.domain.rules import PolicyRule, rule_to_spec
 from catalog.services.core import Txn
 
 
+def ids_of(txn: Txn, names) -> dict[str, int]:
+    """The ids of the named existing fields: those this write knows, one query for the rest."""
+    known = txn.ids
+    missing = [n for n in names if n not in known]
+    if missing:
+        known.update(repo.field_ids(conn=txn.conn, names=missing))
+    return {n: known[n] for n in names if n in known}
+
+
 def save_fields(txn: Txn, changes: Sequence[tuple[FieldRecord | None, FieldRecord]],
                 action: str | None = None) -> None:
     """(before, after) pairs; before None for a new field. after.revision should be
     txn.revision. action: the change-log action, else register/update."""
     if not changes:
         return
-    ids = repo.field_ids(conn=txn.conn, names=[r.name for b, r in changes if b is not None])
+    ids = ids_of(txn, [r.name for b, r in changes if b is not None])
     repo.save_fields(conn=txn.conn, records=[r for _, r in changes], ids=ids)
+    txn.ids.update(ids)  # the new fields' too
     for before, after in changes:
         txn.fields[after.name] = after
         txn.log.append({"action": action or ("register" if before is None else "update"),
@@ -37,25 +47,26 @@ def add_edges(txn: Txn, new: Sequence[Edge],
     """Insert new edges; give existing ones (before, after) their new transform."""
     if not new and not updated:
         return
-    ends = {n for e in [*new, *(a for _, a in updated)] for n in (e.upstream, e.downstream)}
-    ids = repo.field_ids(conn=txn.conn, names=ends)
+    changes = [*((None, e) for e in new), *updated]
+    ends = {n for _, e in changes for n in (e.upstream, e.downstream)}
+    ids = ids_of(txn, ends)
     repo.insert_edges(conn=txn.conn, edges=new, ids=ids)
     for _, after in updated:
         repo.update_edge_transform(conn=txn.conn, edge=after, ids=ids)
-    for before, after in [*((None, e) for e in new), *updated]:
-        txn.log.append({"action": "add_lineage" if before is None else "update_lineage",
-                        "entity": "edge", "field": after.downstream, "other": after.upstream,
-                        "before": edge_json(before), "after": edge_json(after)})
-        txn.touched.update((after.upstream, after.downstream))
-        txn.add_edges.append(after)
+    log = txn.log.append
+    for before, after in changes:
+        log({"action": "add_lineage" if before is None else "update_lineage",
+             "entity": "edge", "field": after.downstream, "other": after.upstream,
+             "before": edge_json(before), "after": edge_json(after)})
+    txn.touched.update(ends)  # their revision moves
+    txn.add_edges.extend(after for _, after in changes)
 
 
 def remove_edges(txn: Txn, edges: Sequence[Edge]) -> None:
     """Delete existing edges (as they are now, for the change log)."""
     if not edges:
         return
-    ids = repo.field_ids(conn=txn.conn, names={n for e in edges
-                                               for n in (e.upstream, e.downstream)})
+    ids = ids_of(txn, {n for e in edges for n in (e.upstream, e.downstream)})
     for e in edges:
         repo.delete_edge(conn=txn.conn, upstream=e.upstream, downstream=e.downstream, ids=ids)
         txn.log.append({"action": "remove_lineage", "entity": "edge", "field": e.downstream,

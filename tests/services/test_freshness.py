@@ -179,6 +179,7 @@ def test_every_decision_matches_the_state_at_its_revision(demo_catalog, catalog_
                     rec = fields.grant_purpose(demo_catalog, admin, SIZE, Grant("service"))
                 state[rec.revision] = i % 2 == 1
                 published.append(rec.revision)
+                time.sleep(0.005)  # a write takes ~1 ms: let the readers see most revisions
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:

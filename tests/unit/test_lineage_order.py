@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from catalog.domain.lineage import LineageGraph
 from catalog.domain.model import Edge
-from catalog.errors import Conflict
+from catalog.errors import BadInput, Conflict, NotFound
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 N = 12
@@ -112,3 +112,49 @@ def test_cycle_message_names_the_shortest_path():
     with pytest.raises(Conflict) as err:
         graph.validate_new_edges([Edge(NAMES[4], NAMES[0])], NAMES)
     assert "cycle: n.n.x04 -> n.n.x00 -> n.n.x03 -> n.n.x04;" in err.value.message
+
+
+def first_bad(batch: list[Edge], edges: set[tuple[str, str]], known: set[str]) -> str | None:
+    """The reference for a batch: the error kind of its first bad edge, edge by edge."""
+    trial = set(edges)
+    for e in batch:
+        if e.upstream not in known or e.downstream not in known:
+            return "NOT_FOUND"
+        if e.upstream == e.downstream:
+            return "BAD_INPUT"
+        if reaches(trial, e.downstream, e.upstream):
+            return "CONFLICT"
+        trial.add((e.upstream, e.downstream))
+    return None
+
+
+EXTRA = [f"n.n.new{i}" for i in range(3)]  # fields a write registers before its edges
+UNKNOWN = "n.n.nowhere"
+
+
+@PROPS
+@given(st.permutations(NAMES),
+       st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, N - 1)), max_size=8),
+       st.lists(st.tuples(st.integers(0, N + 3), st.integers(0, N + 3)), max_size=6))
+def test_batch_refusal_names_the_first_bad_edge(start_order, existing, pairs):
+    """Batches with fields the graph lacks (pending), unknown fields and self-loops: valid
+    exactly when the edge-by-edge reference accepts it, else refused with the kind of error
+    of the first bad edge, whichever way the batch is checked (one forward pass or the
+    draft)."""
+    names = NAMES + EXTRA + [UNKNOWN]
+    graph = LineageGraph().evolve(nodes=start_order)
+    edges: set[tuple[str, str]] = set()
+    for a, b in existing:  # a random DAG: keep the edges that close no cycle
+        if a != b and not reaches(edges, NAMES[b], NAMES[a]):
+            graph = graph.evolve(add_edges=[Edge(NAMES[a], NAMES[b])])
+            edges.add((NAMES[a], NAMES[b]))
+    batch = list({(names[a], names[b]): Edge(names[a], names[b]) for a, b in pairs}.values())
+    expected = first_bad(batch, edges, set(NAMES) | set(EXTRA))
+    try:
+        graph.validate_new_edges(batch, NAMES, pending=set(EXTRA))
+    except (Conflict, NotFound, BadInput) as err:
+        assert err.code == expected, (batch, err.message)
+    else:
+        assert expected is None, batch
+        nxt = graph.evolve(nodes=EXTRA, add_edges=batch)  # what the write then applies
+        assert nxt.is_topological()
