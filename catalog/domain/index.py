@@ -45,6 +45,8 @@ from catalog.errors import BadInput
 
 C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
+MAX_FLAT = 500_000  # decisions of one snapshot by request triple (check_many); ~60 MB at most
+UNKNOWN = frozenset((C.UNKNOWN_FIELD, C.UNKNOWN_PURPOSE, C.UNKNOWN_CHANNEL))
 
 
 @dataclass(slots=True, eq=False)
@@ -69,6 +71,10 @@ class CatalogIndex:
         self._nodes: Layered[str, _Node] = Layered()
         self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
         self._epoch = 0  # moves on with every change to a record or an edge
+        # This snapshot's decisions by (field, purpose, channel), for check_many: one C-level
+        # lookup per request. Only the catalog's own triples go in (never an unknown name),
+        # and it is emptied when full: bounded whatever callers send.
+        self._flat: dict[tuple, Decision] = {}
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
 
@@ -143,8 +149,10 @@ class CatalogIndex:
                 kept = node.deep.get(key)
                 if kept is not None and kept[0] == self._epoch:
                     hit = kept[1]
-                    return hit if hit.revision == self.revision else replace(
-                        hit, revision=self.revision)
+                    if hit.revision != self.revision:  # restamped once, not on every ask
+                        hit = replace(hit, revision=self.revision)
+                        node.deep[key] = (kept[0], hit)
+                    return hit
         rec = self.fields.get(field) if isinstance(field, str) else None
         if rec is None or node is None or key not in self._cell:
             return self._unknown(rec, field, purpose, channel)
@@ -164,8 +172,32 @@ class CatalogIndex:
         return decision
 
     def check_many(self, requests: Iterable[tuple[str, str, str]]) -> list[Decision]:
+        """check() for each request, in order. A batch of triples asked before from this
+        snapshot is one lookup each in C (map over the flat dict); the rest go through check()
+        and join the flat dict when they name the catalog's own field, purpose and channel."""
+        if type(requests) is not list:
+            requests = list(requests)
+        flat = self._flat
+        try:
+            out = list(map(flat.get, requests))
+        except TypeError:  # an unhashable request (a list): as tuples
+            requests = [tuple(r) for r in requests]
+            out = [None] * len(requests)
+        if all(out):  # Decision objects are always true: this finds the misses in C
+            return out
         check = self.check
-        return [check(f, p, c) for f, p, c in requests]
+        for i, d in enumerate(out):
+            if d is None:
+                f, p, c = req = requests[i]
+                d = out[i] = check(f, p, c)
+                if not (d.reasons and d.reasons[0].code in UNKNOWN):
+                    if len(flat) >= MAX_FLAT:
+                        flat.clear()
+                    try:
+                        flat[req] = d
+                    except TypeError:  # unhashable parts: answered, not kept
+                        pass
+        return out
 
     def allowed(self, field: str, purpose: str, channel: str) -> bool:
         """A check's `allowed` alone, without building its reasons (what-if compares up to a
@@ -182,6 +214,7 @@ class CatalogIndex:
             for node in layer.values():
                 node.verdicts = node.deep = node.reasons = None
         self._cached[0] = 0
+        self._flat.clear()
 
     def _unknown(self, rec, field, purpose, channel) -> Decision:
         reasons = []
@@ -312,6 +345,7 @@ class CatalogIndex:
         a cycle raises Conflict and yields nothing."""
         nxt = object.__new__(CatalogIndex)
         nxt.__dict__.update(self.__dict__)
+        nxt._flat = {}  # its decisions carry this snapshot's revision
         if taxonomy is not None:
             nxt._set_taxonomy(taxonomy)
         if rules is not None:

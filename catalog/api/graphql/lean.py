@@ -26,6 +26,7 @@ the allow-lists and the serializers are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -313,7 +314,7 @@ def _triples(value) -> _Triples | None:
         out = _Triples(map(_TRIPLE, value))  # TypeError for anything but a dict
         if sum(map(len, value)) != 3 * len(out):  # each has the three keys: no other key
             return None
-        "".join(map("".join, out))  # TypeError unless every value is a string
+        "".join(chain.from_iterable(out))  # TypeError unless every value is a string
     except (KeyError, TypeError):
         return None
     return out
