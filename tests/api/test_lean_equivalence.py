@@ -287,3 +287,38 @@ def test_a_new_plan_never_serves_an_old_plans_json(endpoint):
         gc.collect()
         out = run(endpoint, {"query": ask % selection_}, SYSTEM, lean=True)
         assert list(out["data"]["check"]) == selection_.split()
+
+
+SINGLE = ("query C($f: String!, $p: String!, $c: String!, $r: Int) "
+          "{ check(field: $f, purpose: $p, channel: $c, atLeastRevision: $r) "
+          "{ allowed reasons { code rule } obligations } }")
+
+
+@pytest.mark.parametrize("variables", [
+    {"f": "crm.customer.email", "p": "marketing", "c": "email"},
+    {"f": "crm.customer.email", "p": "service", "c": "web", "extra": 1},
+    {"f": "no.such.field", "p": "nope", "c": "email"},
+    {"f": "crm.customer.email", "p": "service", "c": "web", "r": 1},
+    {"f": "crm.customer.email", "p": "service", "c": "web", "r": 10**6},
+    {"f": 3, "p": "service", "c": "web"},
+    {"f": None, "p": "service", "c": "web"},
+    {"p": "service", "c": "web"},
+])
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_the_single_check_shortcut_answers_as_strawberry(endpoint, variables, who):
+    """A lone check from three String! variables takes the lean path's shortcut (plan.single);
+    whatever the variables and the caller, it answers as strawberry does."""
+    assert plan_of(endpoint, SINGLE).single is not None
+    payload = {"query": SINGLE, "variables": variables}
+    assert run(endpoint, payload, who, lean=True) == run(endpoint, payload, who, lean=False)
+
+
+@pytest.mark.parametrize("query", [
+    '{ check(field: "a.b.c", purpose: "service", channel: "email") { allowed } }',
+    'query($f: String!) { check(field: $f, purpose: "service", channel: "email") { allowed } }',
+    "query($f: String!) { a: check(field: $f, purpose: $f, channel: $f) { allowed } "
+    "b: check(field: $f, purpose: $f, channel: $f) { allowed } }",
+])
+def test_no_shortcut_for_other_checks(endpoint, query):
+    plan = plan_of(endpoint, query)
+    assert plan is not None and plan.single is None

@@ -84,6 +84,10 @@ class Plan:
     # (name, type) of each variable when all are of the plain types _plain_values knows and
     # none has a default; None otherwise (graphql-core coerces them).
     plain_variables: tuple[tuple[str, str], ...] | None = None
+    # A lone `check` whose field, purpose and channel come from variables (the pipelines'
+    # single check): (answer prefix, selection, the three variables' names, atLeastRevision's
+    # variable or None). None for any other plan.
+    single: tuple[bytes, Selection, tuple[str, str, str], str | None] | None = None
 
 
 class LeanExecutor:
@@ -133,12 +137,27 @@ class LeanExecutor:
                 return NOT_LEAN
             recipe = _recipe(query_type.fields[name], nodes[0])
             roots.append(Root(key, name, nodes[0], head, selection, recipe))
-        return Plan(operation, tuple(roots), _plain_variables(operation))
+        plain = _plain_variables(operation)
+        return Plan(operation, tuple(roots), plain, _single(roots, plain))
 
     # -- running -------------------------------------------------------------------------
     async def execute(self, plan: Plan, variables: dict | None, catalog,
                       principal) -> bytes | None:
         """The response body, or None to let strawberry answer (variable/argument errors)."""
+        single = plan.single
+        if single is not None and type(variables) is dict:
+            # The pipelines' single check, when its variables are plain strings and it waits
+            # for no revision: the general path below, minus its per-request bookkeeping.
+            head, selection, (fv, pv, cv), av = single
+            f, p, c = variables.get(fv), variables.get(pv), variables.get(cv)
+            if type(f) is str and type(p) is str and type(c) is str and \
+                    (av is None or variables.get(av) is None):
+                try:
+                    catalog.fresh()
+                    decision = checks.check(catalog, principal, f, p, c, index=catalog.index)
+                except Exception as exc:
+                    return _error(exc, plan.roots[0])
+                return head + selection.one(decision) + b"}}"
         op = plan.operation
         coerced: dict = {}
         slow: VariableValues | None = None
@@ -170,18 +189,43 @@ class LeanExecutor:
                     return NOT_LEAN
             try:
                 value = await _run(root.name, args, catalog, principal, snap)
-            except Exception as exc:  # shape() masks all but CatalogErrors as INTERNAL
-                err = GraphQLError(str(exc), nodes=[root.node], path=[root.key],
-                                   original_error=exc)
-                # The root fields are non-null: an error nulls all of data, and graphql-core
-                # reports only the first one.
-                return orjson.dumps({"data": None, "errors": [shape(err).formatted]})
+            except Exception as exc:
+                return _error(exc, root)
             if root.name == "check":
                 parts.append(root.selection.one(value))
             else:
                 parts += (b"[", root.selection.many(value), b"]")
         parts.append(b"}}")
         return b"".join(parts)
+
+
+def _error(exc: Exception, root: Root) -> bytes:
+    """A root's failure as GraphQL reports it. shape() masks all but CatalogErrors as
+    INTERNAL. The root fields are non-null: an error nulls all of data, and graphql-core
+    reports only the first one."""
+    err = GraphQLError(str(exc), nodes=[root.node], path=[root.key], original_error=exc)
+    return orjson.dumps({"data": None, "errors": [shape(err).formatted]})
+
+
+def _single(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
+    """Plan.single for these roots, or None."""
+    if len(roots) != 1 or roots[0].name != "check" or plain is None or \
+            roots[0].recipe is None:
+        return None
+    kinds = dict(plain)
+    names: dict[str, str | None] = {}
+    for argument, variable, value in roots[0].recipe:
+        if variable is None:
+            if value is not None or argument in ("field", "purpose", "channel"):
+                return None  # a constant argument: the general path takes it
+            continue  # an argument left out, its default null (atLeastRevision, asOf)
+        names[argument] = variable
+    three = tuple(names.get(a) for a in ("field", "purpose", "channel"))
+    # Declared String! (String would let null through: graphql-core reports that).
+    if any(v is None or kinds.get(v) != "String!" for v in three):
+        return None
+    return (b'{"data":{' + roots[0].head, roots[0].selection, three,
+            names.get("atLeastRevision"))
 
 
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)
