@@ -80,12 +80,15 @@ class CatalogIndex:
 
     @classmethod
     def build(cls, taxonomy: Taxonomy, rules: Iterable[PolicyRule],
-              fields: Iterable[FieldRecord], edges: Iterable[Edge],
-              revision: int = 0) -> CatalogIndex:
-        """An index from scratch: plain dicts filled in one topological pass."""
+              fields: Iterable[FieldRecord], edges: Iterable[Edge] = (),
+              revision: int = 0, *,
+              edge_rows: Iterable[tuple[str, str, str | None]] | None = None) -> CatalogIndex:
+        """An index from scratch: plain dicts filled in one topological pass. Edges as Edge
+        objects, or as (upstream, downstream, transform) rows (start-up)."""
         index = cls(taxonomy, rules, revision)
         records = {rec.name: rec for rec in fields}
-        index.graph = LineageGraph.build(records, edges)
+        index.graph = (LineageGraph.build(records, edges) if edge_rows is None
+                       else LineageGraph.build_rows(records, edge_rows))
         index.fields = Layered(records)
         index._nodes = Layered(index._derive_all(records))
         return index
@@ -403,10 +406,17 @@ class CatalogIndex:
         return out
 
     def _derive_all(self, fields) -> dict[str, _Node]:
-        """Nodes for every field, in topological order."""
+        """Nodes for every field, in one topological pass over plain dicts."""
         out: dict[str, _Node] = {}
-        for name in self.graph.topological(fields):
-            out[name] = _Node(self._derive(name, lambda p: out[p].derived))
+        graph, derive = self.graph, self._cells.derive
+        records = fields if type(fields) is dict else fields.flat()
+        up = graph.up.flat() if graph.up.over else graph.up.base
+        order = graph.order.flat() if graph.order.over else graph.order.base
+        up_get = up.get
+        for name in sorted(records, key=order.__getitem__):
+            parents = up_get(name)
+            out[name] = _Node(derive(records[name], [out[p].derived for p in parents]
+                                     if parents else ()))
         return out
 
     def _derive(self, name: str, derived_of) -> Derived:

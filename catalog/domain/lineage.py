@@ -42,18 +42,26 @@ class LineageGraph:
     @classmethod
     def build(cls, nodes: Iterable[str], edges: Iterable[Edge]) -> LineageGraph:
         """A graph from scratch, ordered by Kahn's algorithm (no per-edge search)."""
+        return cls.build_rows(nodes, ((e.upstream, e.downstream, e.transform) for e in edges))
+
+    @classmethod
+    def build_rows(cls, nodes: Iterable[str],
+                   rows: Iterable[tuple[str, str, str | None]]) -> LineageGraph:
+        """build() from (upstream, downstream, transform) tuples, as the database gives
+        them (no Edge object per edge: start-up reads millions)."""
         up: dict[str, dict] = {}
         down: dict[str, list] = {}
         order: dict[str, int] = dict.fromkeys(nodes, 0)
-        for e in edges:
-            parents = up.get(e.downstream)
+        up_get, down_get = up.get, down.get
+        for u, d, t in rows:
+            parents = up_get(d)
             if parents is None:
-                parents = up[e.downstream] = {}
-            parents[e.upstream] = e.transform
-            children = down.get(e.upstream)
+                parents = up[d] = {}
+            parents[u] = t
+            children = down_get(u)
             if children is None:
-                children = down[e.upstream] = []
-            children.append(e.downstream)
+                children = down[u] = []
+            children.append(d)
         waiting = {n: len(p) for n, p in up.items()}
         # First in, first out: nodes keep the order they came in where edges allow, so the
         # edges a catalog registered in that order later need no reordering.

@@ -77,9 +77,9 @@ class Catalog:
             revision = repo.current_revision(conn=conn)
             taxonomy = load_taxonomy(conn)
             rules = repo.load_rules(conn=conn)
-            fields = repo.load_fields(conn=conn)
-            edges = repo.load_edges(conn=conn, fields=fields)
-            self._index = CatalogIndex.build(taxonomy, rules, fields, edges, revision)
+            fields, edge_rows = repo.load_catalog(conn=conn)
+            self._index = CatalogIndex.build(taxonomy, rules, fields, revision=revision,
+                                             edge_rows=edge_rows)
             self._synced_at = time.monotonic()
 
     @contextmanager
