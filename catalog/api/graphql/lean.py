@@ -1,4 +1,4 @@
-"""The lean path for pipelines' check and checkMany.
+"""The lean path for pipelines' check and checkMany, and for lineage (lean_lineage.py).
 
 Strawberry resolves every field of every Decision through its machinery; for a checkMany of
 1,000 that is most of the request's time. Here an operation that selects only `check`,
@@ -55,13 +55,15 @@ from catalog.api.graphql.context import off_loop
 from catalog.api.graphql.documents import Prepared
 from catalog.api.graphql.errors import shape
 from catalog.api.graphql.lean_json import NotLean, Selection, collect, decision_selection
-from catalog.services import checks
+from catalog.api.graphql.lean_lineage import lineage_selection
+from catalog.services import checks, lineage
 
 NOT_LEAN = None
 # The arguments this path reads, per root field; and CheckInput's fields. Anything else in a
 # document, or in CheckInput's definition, sends the document to strawberry.
 ARGUMENTS = {"check": frozenset(("field", "purpose", "channel", "atLeastRevision")),
-             "checkMany": frozenset(("requests", "atLeastRevision"))}
+             "checkMany": frozenset(("requests", "atLeastRevision")),
+             "lineage": frozenset(("field", "direction", "depth"))}
 CHECK_INPUT_FIELDS = ("field", "purpose", "channel")
 
 Recipe = tuple[tuple[str, str | None, Any], ...]  # (argument, variable or None, value/default)
@@ -132,7 +134,8 @@ class LeanExecutor:
             if any(a.name.value not in ARGUMENTS[name] for n in nodes for a in n.arguments):
                 return NOT_LEAN
             try:
-                selection = decision_selection(nodes, fragments)
+                selection = (lineage_selection(nodes, fragments) if name == "lineage"
+                             else decision_selection(nodes, fragments))
             except NotLean:
                 return NOT_LEAN
             recipe = _recipe(query_type.fields[name], nodes[0])
@@ -171,13 +174,13 @@ class LeanExecutor:
             else:
                 coerced = plain
         snap = _Snapshot()
-        parts = [b'{"data":{']  # one join makes the answer
-        for root in plan.roots:
-            if len(parts) > 1:
-                parts.append(b",")
-            parts.append(root.head)
+        # Values first, lineage roots before the checks: strawberry resolves lineage
+        # synchronously and check/checkMany as coroutines awaited after every root has
+        # started, so a failing lineage is the error it reports, wherever it stands.
+        values: dict[int, Any] = {}
+        for i in sorted(range(len(plan.roots)), key=lambda i: plan.roots[i].name != "lineage"):
+            root = plan.roots[i]
             if root.name == "__typename":
-                parts.append(b'"Query"')
                 continue
             if root.recipe is not None and slow is None:
                 args = _apply(root.recipe, coerced)
@@ -188,13 +191,22 @@ class LeanExecutor:
                 except GraphQLError:
                     return NOT_LEAN
             try:
-                value = await _run(root.name, args, catalog, principal, snap)
+                values[i] = await _run(root.name, args, catalog, principal, snap)
             except Exception as exc:
                 return _error(exc, root)
-            if root.name == "check":
-                parts.append(root.selection.one(value))
+        parts = [b'{"data":{']  # one join makes the answer
+        for i, root in enumerate(plan.roots):
+            if i:
+                parts.append(b",")
+            parts.append(root.head)
+            if root.name == "__typename":
+                parts.append(b'"Query"')
+            elif root.name == "check":
+                parts.append(root.selection.one(values[i]))
+            elif root.name == "lineage":
+                parts.append(root.selection.render(values[i], snap.index))
             else:
-                parts += (b"[", root.selection.many(value), b"]")
+                parts += (b"[", root.selection.many(values[i]), b"]")
         parts.append(b"}}")
         return b"".join(parts)
 
@@ -249,6 +261,11 @@ class _Snapshot:
 
 async def _run(name: str, args: dict, catalog, principal, snap: _Snapshot):
     """The root's value, as Query.check / Query.check_many (query.py) compute it."""
+    if name == "lineage":  # as Query.lineage
+        direction = args["direction"]
+        return lineage.lineage(catalog, principal, args["field"],
+                               getattr(direction, "value", direction), args["depth"],
+                               index=snap.get(catalog))
     at_least = args.get("atLeastRevision")
     if name == "check":
         checks.precheck(principal)
