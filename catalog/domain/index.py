@@ -133,8 +133,8 @@ class CatalogIndex:
         return d.sensitivity if d else 0
 
     def lineage(self, root: str, direction: str = "UPSTREAM", depth: int = 10,
-                max_nodes: int = 10_000) -> LineageResult:
-        return self.graph.lineage(root, direction, depth, max_nodes)
+                max_nodes: int = 10_000, *, rows: bool = False) -> LineageResult:
+        return self.graph.lineage(root, direction, depth, max_nodes, rows=rows)
 
     # -- deciding ----------------------------------------------------------------------------
     def check(self, field: str, purpose: str, channel: str) -> Decision:

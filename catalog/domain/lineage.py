@@ -185,14 +185,16 @@ class LineageGraph:
 
     # -- traversal ---------------------------------------------------------------------------
     def lineage(self, root: str, direction: str, depth: int,
-                max_nodes: int = MAX_NODES) -> LineageResult:
+                max_nodes: int = MAX_NODES, *, rows: bool = False) -> LineageResult:
         """Nodes within `depth` edges of root, upstream, downstream or both: root first, then
         by distance, then by name. Cut at max_nodes (partial=True). Edges: those from every
         node expanded (each node nearer than `depth`) to a node kept, in the order walked
         (by distance, upstream side first, nodes by name, their neighbours by name).
 
         A level is found with set operations (in C); edges are read once at the end, only
-        for the nodes kept (a deep catalog answers ~10,000 nodes at depth 10)."""
+        for the nodes kept (a deep catalog answers ~10,000 nodes at depth 10). rows: edges as
+        (upstream, downstream, transform) tuples instead of Edge objects, for a caller that
+        only writes them out (the lean GraphQL path)."""
         nodes = [root]
         seen = {root}
         partial = False
@@ -228,7 +230,7 @@ class LineageGraph:
             nodes.extend(new)
             level_up = [n for n in new if n in found_up] if found_up else []
             level_down = [n for n in new if n in found_down] if found_down else []
-        edges: list[Edge] = []
+        edges: list[tuple[str, str, str | None]] = []
         add = edges.append
         for level_up, level_down in expanded:
             for node in level_up:
@@ -236,14 +238,15 @@ class LineageGraph:
                 if parents:
                     for other in sorted(parents):
                         if other in seen:
-                            add(_edge(other, node, parents[other]))
+                            add((other, node, parents[other]))
             for node in level_down:
                 children = down_get(node)
                 if children:
                     for other in sorted(children):
                         if other in seen:
-                            add(_edge(node, other, up_get(other)[node]))
-        return LineageResult(root, tuple(nodes), tuple(edges), partial)
+                            add((node, other, up_get(other)[node]))
+        return LineageResult(root, tuple(nodes), tuple(edges) if rows else
+                             tuple([_edge(u, d, t) for u, d, t in edges]), partial)
 
 
 def _getter(m: Layered) -> Callable:

@@ -266,7 +266,7 @@ async def _run(name: str, args: dict, catalog, principal, snap: _Snapshot):
         direction = args["direction"]
         return lineage.lineage(catalog, principal, args["field"],
                                getattr(direction, "value", direction), args["depth"],
-                               index=snap.get(catalog))
+                               index=snap.get(catalog), rows=True)
     at_least = args.get("atLeastRevision")
     if name == "check":
         checks.precheck(principal)

@@ -13,7 +13,7 @@ other field, or with arguments on a field, is refused at plan time (strawberry a
 from __future__ import annotations
 
 from collections.abc import Callable
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -42,8 +42,9 @@ GRANT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "customerBenefit": lambda g: g.customer_benefit,
     "__typename": lambda g: "Grant",
 }
-EDGE_ATTRIBUTES = {"upstream": "upstream", "downstream": "downstream",
-                   "transform": "transform"}
+# LineageEdge: positions in the (upstream, downstream, transform) rows the lean path asks
+# the index for (no Edge object per edge).
+EDGE_ATTRIBUTES = {"upstream": 0, "downstream": 1, "transform": 2}
 LINEAGE_FIELDS = ("root", "partial", "nodes", "edges", "__typename")
 
 
@@ -87,17 +88,20 @@ def _fields(nodes: list[FieldNode], type_name: str, fragments: dict) -> dict:
     return merged
 
 
-def _rows_builder(fields: dict, attributes: dict[str, str],
+def _rows_builder(fields: dict, attributes: dict[str, str | int],
                   type_name: str) -> Callable[[Any], list[dict]]:
-    """objects -> [dict] when every selected field is a plain attribute (or __typename);
-    without __typename, one attrgetter and one dict(zip) per object, in C."""
+    """objects -> [dict] when every selected field is a plain attribute, or an item (int
+    positions), or __typename; without __typename, one getter and one dict(zip) per
+    object, in C."""
+    getter = itemgetter if any(isinstance(a, int) for a in attributes.values()) \
+        else attrgetter
     getters: list[tuple[str, Callable]] = []
     for key, more in fields.items():
         name = more[0].name.value
         if name == "__typename":
             getters.append((key, lambda o: type_name))
         elif name in attributes:
-            getters.append((key, attrgetter(attributes[name])))
+            getters.append((key, getter(attributes[name])))
         else:
             raise NotLean(f"{type_name}.{name}")
     names = [more[0].name.value for more in fields.values()]
@@ -107,7 +111,7 @@ def _rows_builder(fields: dict, attributes: dict[str, str],
     if len(keys) == 1:
         key, get = getters[0]
         return lambda objs: [{key: get(o)} for o in objs]
-    get = attrgetter(*(attributes[n] for n in names))
+    get = getter(*(attributes[n] for n in names))
     return lambda objs: [dict(zip(keys, get(o), strict=True)) for o in objs]
 
 
