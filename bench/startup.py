@@ -12,6 +12,7 @@ import time
 
 from bench import synth
 from bench.report import Row, median, percentile
+from bench.scale import LINEAGE
 from bench.server import CATALOG_APP, Client, Server, init_database, open_catalog, token
 from catalog.db import repo
 
@@ -20,8 +21,6 @@ TARGET_S = 60.0
 TARGET_RSS_MIB = 2.5 * 1024
 TARGET_LINEAGE_MS = 20.0
 LINEAGE_SAMPLES = 30
-LINEAGE = ("query Up($field: String!) { lineage(field: $field, depth: 10) "
-           "{ root partial nodes { name } edges { upstream downstream transform } } }")
 
 
 def run(cfg) -> list[Row]:
