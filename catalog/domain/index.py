@@ -45,7 +45,7 @@ from catalog.errors import BadInput
 
 C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
-MAX_FLAT = 500_000  # decisions of one snapshot by request triple (check_many); ~60 MB at most
+MAX_FLAT = 500_000  # decisions of one snapshot by request triple (check_many); ~50 MB at most
 UNKNOWN = frozenset((C.UNKNOWN_FIELD, C.UNKNOWN_PURPOSE, C.UNKNOWN_CHANNEL))
 
 
@@ -98,6 +98,7 @@ class CatalogIndex:
         self.taxonomy = taxonomy
         self._cells = cells = Cells(taxonomy)
         self._purposes, self._channels, self._cell = cells.purposes, cells.channels, cells.bit
+        self._cell_keys = {key: key for key in cells.bit}  # the taxonomy's own strings
         # Rule hits depend on sensitivities, which the taxonomy resolves: drop them too.
         self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
 
@@ -191,15 +192,15 @@ class CatalogIndex:
         check = self.check
         for i, d in enumerate(out):
             if d is None:
-                f, p, c = req = requests[i]
+                f, p, c = requests[i]
                 d = out[i] = check(f, p, c)
                 if not (d.reasons and d.reasons[0].code in UNKNOWN):
                     if len(flat) >= MAX_FLAT:
                         flat.clear()
-                    try:
-                        flat[req] = d
-                    except TypeError:  # unhashable parts: answered, not kept
-                        pass
+                    # Keyed by the catalog's own strings, not the caller's: ~100 bytes an
+                    # entry, whatever the requests were made of.
+                    purpose, channel = self._cell_keys[(p, c)]
+                    flat[(self.fields[f].name, purpose, channel)] = d
         return out
 
     def allowed(self, field: str, purpose: str, channel: str) -> bool:
