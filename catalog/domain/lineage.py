@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
+from typing import Any
 
 from catalog.domain.layered import Layered
 from catalog.domain.model import Edge, LineageResult
@@ -204,23 +205,22 @@ class LineageGraph:
         go_down = direction in ("DOWNSTREAM", "BOTH")
         level_up = [root] if go_up else []
         level_down = [root] if go_down else []
-        expanded: list[tuple[list[str], list[str]]] = []  # per distance: (up, down) sides
+        # Per distance, the nodes expanded with their parents (up side) or children (down).
+        expanded: list[tuple[list[tuple[str, Any]], list[tuple[str, Any]]]] = []
         for _ in range(depth):
             if not level_up and not level_down:
                 break
-            expanded.append((level_up, level_down))
+            ups = [(n, p) for n in level_up if (p := up_get(n))]
+            downs = [(n, c) for n in level_down if (c := down_get(n))]
+            expanded.append((ups, downs))
             if partial:  # the nodes kept at the cut are expanded (for edges), nothing more
                 break
             found_up: set[str] = set()
-            for node in level_up:
-                parents = up_get(node)
-                if parents:
-                    found_up.update(parents)
+            for _, parents in ups:
+                found_up.update(parents)
             found_down: set[str] = set()
-            for node in level_down:
-                children = down_get(node)
-                if children:
-                    found_down.update(children)
+            for _, children in downs:
+                found_down.update(children)
             # A DAG has no node both up- and downstream of root: the two sides are disjoint.
             new = sorted((found_up | found_down) - seen)
             room = max_nodes - len(nodes)
@@ -232,19 +232,15 @@ class LineageGraph:
             level_down = [n for n in new if n in found_down] if found_down else []
         edges: list[tuple[str, str, str | None]] = []
         add = edges.append
-        for level_up, level_down in expanded:
-            for node in level_up:
-                parents = up_get(node)
-                if parents:
-                    for other in sorted(parents):
-                        if other in seen:
-                            add((other, node, parents[other]))
-            for node in level_down:
-                children = down_get(node)
-                if children:
-                    for other in sorted(children):
-                        if other in seen:
-                            add((node, other, up_get(other)[node]))
+        for ups, downs in expanded:
+            for node, parents in ups:
+                for other in sorted(parents):
+                    if other in seen:
+                        add((other, node, parents[other]))
+            for node, children in downs:
+                for other in sorted(children):
+                    if other in seen:
+                        add((node, other, up_get(other)[node]))
         return LineageResult(root, tuple(nodes), tuple(edges) if rows else
                              tuple([_edge(u, d, t) for u, d, t in edges]), partial)
 
