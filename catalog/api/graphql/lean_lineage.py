@@ -111,7 +111,10 @@ def _rows_builder(fields: dict, attributes: dict[str, str | int],
     if len(keys) == 1:
         key, get = getters[0]
         return lambda objs: [{key: get(o)} for o in objs]
-    get = getter(*(attributes[n] for n in names))
+    positions = [attributes[n] for n in names]
+    if positions == [0, 1, 2]:  # the whole row, in order: no getter needed
+        return lambda objs: [dict(zip(keys, o, strict=True)) for o in objs]
+    get = getter(*positions)
     return lambda objs: [dict(zip(keys, get(o), strict=True)) for o in objs]
 
 
@@ -121,6 +124,9 @@ def _field_builder(nodes: list[FieldNode], fragments: dict) -> Callable[[tuple, 
     names = [more[0].name.value for more in fields.values()]
     if set(names) <= {"name"}:  # the common case: names only, no record needed
         keys = list(fields)
+        if len(keys) == 1:
+            key = keys[0]
+            return lambda names, index: [{key: n} for n in names]
         return lambda names, index: [dict.fromkeys(keys, n) for n in names]
     if set(names) <= set(FIELD_ATTRIBUTES):
         rows = _rows_builder(fields, FIELD_ATTRIBUTES, "Field")
