@@ -7,16 +7,20 @@ process starts on it: process start to /healthz answering, index built from the 
 
 from __future__ import annotations
 
+import random
 import time
 
 from bench import synth
-from bench.report import Row
-from bench.server import CATALOG_APP, Server, init_database, open_catalog
+from bench.report import Row, median, percentile
+from bench.scale import LINEAGE
+from bench.server import CATALOG_APP, Client, Server, init_database, open_catalog, token
 from catalog.db import repo
 
 SECTION = "startup"
 TARGET_S = 60.0
 TARGET_RSS_MIB = 2.5 * 1024
+TARGET_LINEAGE_MS = 20.0
+LINEAGE_SAMPLES = 30
 
 
 def run(cfg) -> list[Row]:
@@ -31,15 +35,21 @@ def run(cfg) -> list[Row]:
     fill(db_url, cat)
     fill_s = time.monotonic() - t0
     fields = cat.fields
+    # Lineage roots deep in the catalog (the last fifth: chains behind them run deepest).
+    roots = random.Random(cfg.seed).sample([f.name for f in fields[-len(fields) // 5:]],
+                                           min(LINEAGE_SAMPLES, len(fields) // 5))
     del cat  # the server is measured, not this process; free what it can
+    reader = token(db_url, "admin")
     cfg.log(f"startup: database filled in {fill_s:.0f} s; starting a server on it")
     srv = Server(CATALOG_APP, env={"CATALOG_DATABASE_URL": db_url},
                  log_path=cfg.workdir / "catalog-startup.log")
     try:
         seconds = srv.start(timeout=900)
         rss = srv.rss_mb()
+        lineage_ms, nodes, sizes = lineage_times(srv.port, reader, roots)
     finally:
         srv.stop()
+    lin = median(lineage_ms)
     return [
         Row(SECTION, f"start-up from the database ({size})", seconds, "s", "", None,
             f"<= {TARGET_S:g} s", seconds <= TARGET_S if len(fields) >= 1_000_000 else None,
@@ -47,7 +57,28 @@ def run(cfg) -> list[Row]:
         Row(SECTION, f"server RSS after start-up ({size})", rss, "MiB", "", None,
             f"<= {TARGET_RSS_MIB:g} MiB", rss <= TARGET_RSS_MIB
             if len(fields) >= 1_000_000 else None),
+        Row(SECTION, f"lineage depth 10 p50 ({size})", lin, "ms", "", None,
+            f"<= {TARGET_LINEAGE_MS:g} ms", lin <= TARGET_LINEAGE_MS,
+            note=f"UPSTREAM from {len(roots)} random fields of the last fifth, nodes and "
+                 f"edges selected, over HTTP, sequential, on the server just started; "
+                 f"{median(nodes):,.0f} nodes p50 ({max(nodes):,} max), answers "
+                 f"{median(sizes) / 1e6:.1f} MB p50; p99 {percentile(lineage_ms, 99):.0f} ms"),
     ]
+
+
+def lineage_times(port: int, reader: str, roots: list[str]):
+    """(ms, nodes, answer bytes) of one lineage query per root."""
+    client = Client(port, reader)
+    out: tuple[list[float], list[int], list[int]] = ([], [], [])
+    try:
+        for name in roots:
+            data, size, seconds = client.graphql(LINEAGE, {"field": name})
+            out[0].append(seconds * 1000)
+            out[1].append(len(data["lineage"]["nodes"]))
+            out[2].append(size)
+    finally:
+        client.close()
+    return out
 
 
 def fill(db_url: str, cat: synth.SynthCatalog) -> None:

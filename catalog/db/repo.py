@@ -233,25 +233,34 @@ def delete_rule(*, conn: Connection, key: str) -> bool:
 
 
 # -- fields ---------------------------------------------------------------------------------
-def _grants_by_field(conn: Connection, ids: Sequence[int] | None) -> dict[int, tuple]:
+def _grants_by_field(conn: Connection, ids: Sequence[int] | None,
+                     plain: bool = False) -> dict[int, tuple]:
     """field id -> its grants, by purpose. Equal grants (and equal grant lists) are one
-    object: a million fields share a few thousand of them."""
-    out: dict[int, list] = defaultdict(list)
+    object: a million fields share a few thousand of them. plain: all grants, read from the
+    driver's cursor (start-up)."""
+    # Keyed by the rows' plain values (hashed in C), not by Grant objects (hashed in Python).
+    out: dict[int, list] = defaultdict(list)  # field id -> its grants' keys
     memo: dict[tuple, Grant] = {}
     query = sa.select(G.c.field_id, G.c.purpose, G.c.channels, G.c.requires_consent,
                       G.c.customer_benefit).order_by(G.c.field_id, G.c.purpose)
     batches = [None] if ids is None else list(chunks(ids))
     for batch in batches:
         q = query if batch is None else query.where(G.c.field_id.in_(batch))
-        for field_id, purpose, channels, consent, benefit in conn.execute(q):
+        rows = _plain_rows(conn, q) if plain and batch is None else conn.execute(q)
+        for field_id, purpose, channels, consent, benefit in rows:
             key = (purpose, channels, bool(consent), benefit)
-            grant = memo.get(key)
-            if grant is None:
-                grant = memo[key] = Grant(purpose, split_keys(channels), bool(consent),
-                                          benefit)
-            out[field_id].append(grant)
+            if key not in memo:
+                memo[key] = Grant(purpose, split_keys(channels), bool(consent), benefit)
+            out[field_id].append(key)
     lists: dict[tuple, tuple] = {}
-    return {i: lists.setdefault(t, t) for i, t in ((i, tuple(g)) for i, g in out.items())}
+    by_field = {}
+    for i, keys in out.items():
+        keys = tuple(keys)
+        grants = lists.get(keys)
+        if grants is None:
+            grants = lists[keys] = tuple(map(memo.__getitem__, keys))
+        by_field[i] = grants
+    return by_field
 
 
 FIELD_COLUMNS = (F.c.id, F.c.name, F.c.category, F.c.source, F.c.owner, F.c.description,
@@ -275,6 +284,47 @@ def load_fields(*, conn: Connection, names: Sequence[str] | None = None) -> list
                         system if system is None else share(system, system), bool(dep),
                         grants.get(i, ()), rev)
             for i, name, cat, src, owner, desc, system, dep, rev in rows]
+
+
+def _plain_rows(conn: Connection, query, size: int = 50_000) -> Iterator[tuple]:
+    """A select's rows as plain tuples from the driver's own cursor, in batches: no Row
+    object per row (start-up reads millions). The same connection, so the same transaction."""
+    sql = str(query.compile(dialect=conn.dialect))
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(size):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+def load_catalog(*, conn: Connection) -> tuple[list[FieldRecord], Iterator[tuple]]:
+    """Every field and every edge, for building the index at start-up: the records (as
+    load_fields makes them) and the edges as (upstream, downstream, transform) tuples whose
+    names are the records' own strings; rows read in bulk from the driver's cursor. Consume
+    the edges inside the same transaction."""
+    grants = _grants_by_field(conn, None, plain=True)
+    strings: dict[str, str] = {}
+    share = strings.setdefault
+    fields: list[FieldRecord] = []
+    names: dict[int, str] = {}
+    add = fields.append
+    for i, name, cat, src, owner, desc, system, dep, rev in _plain_rows(
+            conn, sa.select(*FIELD_COLUMNS)):
+        names[i] = name
+        add(FieldRecord(name, share(cat, cat), share(src, src), share(owner, owner),
+                        desc if desc is None else share(desc, desc),
+                        system if system is None else share(system, system), bool(dep),
+                        grants.get(i, ()), rev))
+
+    def edges() -> Iterator[tuple]:
+        transforms: dict[str, str] = {None: None}
+        query = sa.select(E.c.upstream_id, E.c.downstream_id, E.c.transform)
+        for u, d, t in _plain_rows(conn, query):
+            yield names[u], names[d], transforms.setdefault(t, t)
+
+    return fields, edges()
 
 
 def field_ids(*, conn: Connection, names: Iterable[str]) -> dict[str, int]:

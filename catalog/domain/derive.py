@@ -54,6 +54,10 @@ class Cells:
         self.all = (1 << len(self.bit)) - 1
         self._chains = [(i * len(channels), key_chain(p)) for i, p in enumerate(purposes)]
         self._masks: dict[tuple[Grant, ...], tuple[int, int]] = {}
+        # The same, by the grant list's identity first (hashing a tuple of Grants runs
+        # Python code per grant; a million fields share a few thousand lists). The entry
+        # holds the list, so its id is not reused while the entry lives.
+        self._masks_by_id: dict[int, tuple[tuple[Grant, ...], tuple[int, int]]] = {}
         self._rows: dict[tuple[str, ...] | None, int] = {}
         self._sensitivity: dict[frozenset[str], int] = {}
         self._interned: dict[frozenset[str], frozenset[str]] = {}
@@ -85,6 +89,9 @@ class Cells:
     def grant_masks(self, grants: tuple[Grant, ...]) -> tuple[int, int]:
         """(own, consent) cell masks of a field's grants; per purpose the most specific
         grant governs. Memoized per grant list, built from per-grant channel rows."""
+        hit = self._masks_by_id.get(id(grants))
+        if hit is not None and hit[0] is grants:
+            return hit[1]
         masks = self._masks.get(grants)
         if masks is None:
             by_purpose = {g.purpose: g for g in grants}
@@ -98,6 +105,8 @@ class Cells:
                 if g.requires_consent:
                     consent |= row
             masks = self._masks[grants] = (own, consent)
+        if len(self._masks_by_id) < 100_000:  # bounded: lists beyond it take the slow way
+            self._masks_by_id[id(grants)] = (grants, masks)
         return masks
 
     def _channel_row(self, g: Grant) -> int:

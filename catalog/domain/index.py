@@ -44,6 +44,8 @@ from catalog.errors import BadInput
 
 C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
+MAX_FLAT = 500_000  # decisions of one snapshot by request triple (check_many); ~50 MB at most
+UNKNOWN = frozenset((C.UNKNOWN_FIELD, C.UNKNOWN_PURPOSE, C.UNKNOWN_CHANNEL))
 
 
 @dataclass(slots=True, eq=False)
@@ -68,17 +70,24 @@ class CatalogIndex:
         self._nodes: Layered[str, _Node] = Layered()
         self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
         self._epoch = 0  # moves on with every change to a record or an edge
+        # This snapshot's decisions by (field, purpose, channel), for check_many: one C-level
+        # lookup per request. Only the catalog's own triples go in (never an unknown name),
+        # and it is emptied when full: bounded whatever callers send.
+        self._flat: dict[tuple, Decision] = {}
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
 
     @classmethod
     def build(cls, taxonomy: Taxonomy, rules: Iterable[PolicyRule],
-              fields: Iterable[FieldRecord], edges: Iterable[Edge],
-              revision: int = 0) -> CatalogIndex:
-        """An index from scratch: plain dicts filled in one topological pass."""
+              fields: Iterable[FieldRecord], edges: Iterable[Edge] = (),
+              revision: int = 0, *,
+              edge_rows: Iterable[tuple[str, str, str | None]] | None = None) -> CatalogIndex:
+        """An index from scratch: plain dicts filled in one topological pass. Edges as Edge
+        objects, or as (upstream, downstream, transform) rows (start-up)."""
         index = cls(taxonomy, rules, revision)
         records = {rec.name: rec for rec in fields}
-        index.graph = LineageGraph.build(records, edges)
+        index.graph = (LineageGraph.build(records, edges) if edge_rows is None
+                       else LineageGraph.build_rows(records, edge_rows))
         index.fields = Layered(records)
         index._nodes = Layered(index._derive_all(records))
         return index
@@ -88,6 +97,7 @@ class CatalogIndex:
         self.taxonomy = taxonomy
         self._cells = cells = Cells(taxonomy)
         self._purposes, self._channels, self._cell = cells.purposes, cells.channels, cells.bit
+        self._cell_keys = {key: key for key in cells.bit}  # the taxonomy's own strings
         # Rule hits depend on sensitivities, which the taxonomy resolves: drop them too.
         self._rule_hits: dict[tuple, tuple[tuple[PolicyRule, ...], bool]] = {}
 
@@ -123,8 +133,8 @@ class CatalogIndex:
         return d.sensitivity if d else 0
 
     def lineage(self, root: str, direction: str = "UPSTREAM", depth: int = 10,
-                max_nodes: int = 10_000) -> LineageResult:
-        return self.graph.lineage(root, direction, depth, max_nodes)
+                max_nodes: int = 10_000, *, rows: bool = False) -> LineageResult:
+        return self.graph.lineage(root, direction, depth, max_nodes, rows=rows)
 
     # -- deciding ----------------------------------------------------------------------------
     def check(self, field: str, purpose: str, channel: str) -> Decision:
@@ -142,8 +152,10 @@ class CatalogIndex:
                 kept = node.deep.get(key)
                 if kept is not None and kept[0] == self._epoch:
                     hit = kept[1]
-                    return hit if hit.revision == self.revision else replace(
-                        hit, revision=self.revision)
+                    if hit.revision != self.revision:  # restamped once, not on every ask
+                        hit = replace(hit, revision=self.revision)
+                        node.deep[key] = (kept[0], hit)
+                    return hit
         rec = self.fields.get(field) if isinstance(field, str) else None
         if rec is None or node is None or key not in self._cell:
             return self._unknown(rec, field, purpose, channel)
@@ -163,8 +175,32 @@ class CatalogIndex:
         return decision
 
     def check_many(self, requests: Iterable[tuple[str, str, str]]) -> list[Decision]:
+        """check() for each request, in order. A batch of triples asked before from this
+        snapshot is one lookup each in C (map over the flat dict); the rest go through check()
+        and join the flat dict when they name the catalog's own field, purpose and channel."""
+        if type(requests) is not list:
+            requests = list(requests)
+        flat = self._flat
+        try:
+            out = list(map(flat.get, requests))
+        except TypeError:  # an unhashable request (a list): as tuples
+            requests = [tuple(r) for r in requests]
+            out = [None] * len(requests)
+        if all(out):  # Decision objects are always true: this finds the misses in C
+            return out
         check = self.check
-        return [check(f, p, c) for f, p, c in requests]
+        for i, d in enumerate(out):
+            if d is None:
+                f, p, c = requests[i]
+                d = out[i] = check(f, p, c)
+                if not (d.reasons and d.reasons[0].code in UNKNOWN):
+                    if len(flat) >= MAX_FLAT:
+                        flat.clear()
+                    # Keyed by the catalog's own strings, not the caller's: ~100 bytes an
+                    # entry, whatever the requests were made of.
+                    purpose, channel = self._cell_keys[(p, c)]
+                    flat[(self.fields[f].name, purpose, channel)] = d
+        return out
 
     def allowed(self, field: str, purpose: str, channel: str) -> bool:
         """A check's `allowed` alone, without building its reasons (what-if compares up to a
@@ -181,6 +217,7 @@ class CatalogIndex:
             for node in layer.values():
                 node.verdicts = node.deep = node.reasons = None
         self._cached[0] = 0
+        self._flat.clear()
 
     def _unknown(self, rec, field, purpose, channel) -> Decision:
         reasons = []
@@ -310,6 +347,7 @@ class CatalogIndex:
         a cycle raises Conflict and yields nothing."""
         nxt = object.__new__(CatalogIndex)
         nxt.__dict__.update(self.__dict__)
+        nxt._flat = {}  # its decisions carry this snapshot's revision
         if taxonomy is not None:
             nxt._set_taxonomy(taxonomy)
         if rules is not None:
@@ -367,10 +405,17 @@ class CatalogIndex:
         return out
 
     def _derive_all(self, fields) -> dict[str, _Node]:
-        """Nodes for every field, in topological order."""
+        """Nodes for every field, in one topological pass over plain dicts."""
         out: dict[str, _Node] = {}
-        for name in self.graph.topological(fields):
-            out[name] = _Node(self._derive(name, lambda p: out[p].derived))
+        graph, derive = self.graph, self._cells.derive
+        records = fields if type(fields) is dict else fields.flat()
+        up = graph.up.flat() if graph.up.over else graph.up.base
+        order = graph.order.flat() if graph.order.over else graph.order.base
+        up_get = up.get
+        for name in sorted(records, key=order.__getitem__):
+            parents = up_get(name)
+            out[name] = _Node(derive(records[name], [out[p].derived for p in parents]
+                                     if parents else ()))
         return out
 
     def _derive(self, name: str, derived_of) -> Derived:

@@ -69,10 +69,13 @@ class DecisionRecorder:
                 bucket = self._pending[slot] = Bucket()
             held = bucket.held
             if self._keys < self.max_keys:
-                size = len(held)
-                _count_elements(bucket.counts, map(id, decisions))
-                held.update(zip(map(id, decisions), decisions, strict=True))  # ids stay unique
-                self._keys += len(held) - size
+                counts = bucket.counts
+                size = len(counts)
+                ids = list(map(id, decisions))
+                _count_elements(counts, ids)
+                if len(counts) != size:  # new decisions: hold them (their ids stay unique)
+                    held.update(zip(ids, decisions, strict=True))
+                    self._keys += len(counts) - size
                 return
             for d in decisions:
                 if id(d) in held:

@@ -63,7 +63,9 @@ def remove_lineage(cat: Catalog, principal: Principal, upstream: str, downstream
 
 
 def lineage(cat: Catalog, principal: Principal, field: str, direction: str = "UPSTREAM",
-            depth: int = 10, *, index: CatalogIndex | None = None) -> LineageResult:
+            depth: int = 10, *, index: CatalogIndex | None = None,
+            rows: bool = False) -> LineageResult:
+    """rows: edges as (upstream, downstream, transform) tuples (see LineageGraph.lineage)."""
     require(principal, "read", asked="query lineage")
     if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
         raise BadInput(f"direction must be UPSTREAM, DOWNSTREAM or BOTH, not {direction!r}")
@@ -72,4 +74,4 @@ def lineage(cat: Catalog, principal: Principal, field: str, direction: str = "UP
     index = snapshot(cat, index)
     if index.get(field) is None:
         raise NotFound(f"field {field!r} is not in the catalog")
-    return index.lineage(field, direction, depth, MAX_NODES)
+    return index.lineage(field, direction, depth, MAX_NODES, rows=rows)

@@ -53,9 +53,13 @@ def endpoint(tmp_path_factory):
     cat.close()
 
 
+class Enum(str):
+    """An enum value: a bare name as a literal, its name as a variable's value."""
+
+
 SCHEMA = build_schema()._schema
 QUERY = SCHEMA.query_type
-ROOTS = ("check", "checkMany")
+ROOTS = ("check", "checkMany", "lineage")
 REVISIONS = [None, 0, 1, 10**6]  # 10**6 is never reached: CONFLICT after revision_wait
 
 # Values for each argument of check / checkMany, by name. The document generator reads the
@@ -68,6 +72,8 @@ ARGUMENT_VALUES = {
     "atLeastRevision": st.sampled_from(REVISIONS),
     "asOf": st.sampled_from([None, {"revision": 1}, {"revision": 2},
                              {"time": "2026-01-01T00:00:00Z"}]),
+    "direction": st.sampled_from([Enum("UPSTREAM"), Enum("DOWNSTREAM"), Enum("BOTH")]),
+    "depth": st.sampled_from([1, 2, 10, 0, 51]),
     "requests": st.lists(st.fixed_dictionaries({"field": st.sampled_from(FIELDS),
                                                 "purpose": st.sampled_from(PURPOSES),
                                                 "channel": st.sampled_from(CHANNELS)}),
@@ -77,7 +83,8 @@ ARGUMENT_VALUES = {
 # document that uses one must not take the lean path, and must answer the same.
 STRAWBERRY_ONLY = {"asOf"}
 # Now and then a variable value graphql-core must refuse or convert, by argument type.
-ODD_VALUES = {"String!": [1, True, None], "Int": [1.0, "1", 2**40],
+ODD_VALUES = {"String!": [1, True, None], "Int": [1.0, "1", 2**40], "Int!": [None, "2"],
+              "LineageDirection!": ["SIDEWAYS", 1, None],
               "[CheckInput!]!": [[{"field": 1}], [{"field": "a", "purpose": "b"}], "x"]}
 
 
@@ -91,6 +98,8 @@ def arguments_of(root: str) -> dict:
 
 def literal(value) -> str:
     """A Python value written as a GraphQL literal."""
+    if isinstance(value, Enum):
+        return str(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -142,10 +151,11 @@ def documents(draw) -> tuple[str, dict, bool]:
     strawberry_only = False
     fragment_needed = False
     waited = False
+    as_of_root = False
     for i in range(draw(st.integers(1, 3))):
         root = draw(st.sampled_from(ROOTS))
         body = draw(selection(named(QUERY.fields[root].type)))
-        if draw(st.integers(0, 3)) == 0:
+        if named(QUERY.fields[root].type) == "Decision" and draw(st.integers(0, 3)) == 0:
             body += " ...D"
             fragment_needed = True
         args = []
@@ -153,6 +163,13 @@ def documents(draw) -> tuple[str, dict, bool]:
             required = is_non_null_type(arg.type)
             if not required and draw(st.booleans()):
                 continue
+            if name == "asOf":
+                # At most one root with asOf: roots that fail in threads (asOf with
+                # atLeastRevision, both off the event loop) finish in no fixed order, and
+                # strawberry reports whichever failed first.
+                if as_of_root:
+                    continue
+                as_of_root = True
             value = draw(ARGUMENT_VALUES[name])
             strawberry_only |= name in STRAWBERRY_ONLY
             if name == "atLeastRevision":
@@ -168,7 +185,7 @@ def documents(draw) -> tuple[str, dict, bool]:
                 if odd == "odd" and kind in ODD_VALUES:
                     value = draw(st.sampled_from(ODD_VALUES[kind]))
                 if odd != "drop":
-                    variables[var] = value
+                    variables[var] = str(value) if isinstance(value, Enum) else value
                 args.append(f"{name}: ${var}")
             else:
                 args.append(f"{name}: {literal(value)}")
@@ -287,3 +304,68 @@ def test_a_new_plan_never_serves_an_old_plans_json(endpoint):
         gc.collect()
         out = run(endpoint, {"query": ask % selection_}, SYSTEM, lean=True)
         assert list(out["data"]["check"]) == selection_.split()
+
+
+SINGLE = ("query C($f: String!, $p: String!, $c: String!, $r: Int) "
+          "{ check(field: $f, purpose: $p, channel: $c, atLeastRevision: $r) "
+          "{ allowed reasons { code rule } obligations } }")
+
+
+@pytest.mark.parametrize("variables", [
+    {"f": "crm.customer.email", "p": "marketing", "c": "email"},
+    {"f": "crm.customer.email", "p": "service", "c": "web", "extra": 1},
+    {"f": "no.such.field", "p": "nope", "c": "email"},
+    {"f": "crm.customer.email", "p": "service", "c": "web", "r": 1},
+    {"f": "crm.customer.email", "p": "service", "c": "web", "r": 10**6},
+    {"f": 3, "p": "service", "c": "web"},
+    {"f": None, "p": "service", "c": "web"},
+    {"p": "service", "c": "web"},
+])
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_the_single_check_shortcut_answers_as_strawberry(endpoint, variables, who):
+    """A lone check from three String! variables takes the lean path's shortcut (plan.single);
+    whatever the variables and the caller, it answers as strawberry does."""
+    assert plan_of(endpoint, SINGLE).single is not None
+    payload = {"query": SINGLE, "variables": variables}
+    assert run(endpoint, payload, who, lean=True) == run(endpoint, payload, who, lean=False)
+
+
+@pytest.mark.parametrize("query", [
+    '{ check(field: "a.b.c", purpose: "service", channel: "email") { allowed } }',
+    'query($f: String!) { check(field: $f, purpose: "service", channel: "email") { allowed } }',
+    "query($f: String!) { a: check(field: $f, purpose: $f, channel: $f) { allowed } "
+    "b: check(field: $f, purpose: $f, channel: $f) { allowed } }",
+])
+def test_no_shortcut_for_other_checks(endpoint, query):
+    plan = plan_of(endpoint, query)
+    assert plan is not None and plan.single is None
+
+
+FIELD_ALL = ("name category source owner description sourceSystem deprecated revision "
+             "upstream downstream effectiveCategories effectiveSources sensitivity __typename "
+             "grants { purpose channels requiresConsent customerBenefit __typename }")
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("query($f: String!) { lineage(field: $f, depth: 10) "
+     "{ root partial nodes { name } edges { upstream downstream transform } } }",
+     {"f": "dwh.marts.audiences.baby_club_member"}),
+    ("query($f: String!, $d: LineageDirection!) { lineage(field: $f, direction: $d) "
+     f"{{ __typename root nodes {{ {FIELD_ALL} }} edges {{ transform __typename upstream }} "
+     "partial } }", {"f": "crm.customers.email", "d": "BOTH"}),
+    ("{ a: lineage(field: \"ml.scores.pregnancy_likelihood\", direction: DOWNSTREAM, depth: 2)"
+     " { nodes { n: name category n2: name } edges { d: downstream } } "
+     "b: check(field: \"crm.customers.email\", purpose: \"service\", channel: \"email\") "
+     "{ allowed } }", {}),
+    ("query($f: String!) { lineage(field: $f, depth: 3) { nodes { name } } }",
+     {"f": "no.such.field"}),
+])
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_lineage_takes_the_lean_path_and_answers_as_strawberry(endpoint, query, variables,
+                                                                who):
+    assert plan_of(endpoint, query) is not None
+    payload = {"query": query, "variables": variables}
+    lean = run(endpoint, payload, who, lean=True)
+    assert lean == run(endpoint, payload, who, lean=False)
+    if who is not None and who.role == "owner" and "no.such" not in str(variables):
+        assert lean["data"] is not None  # an answer, not only errors, is compared

@@ -363,6 +363,32 @@ def test_check_many_empty_and_duplicates(make_index):
     assert [d.allowed for d in out] == [True, True, True, False]
 
 
+def test_check_many_flat_lookup_follows_snapshots(make_index, monkeypatch):
+    """check_many's per-snapshot lookup answers what check answers on that snapshot: after a
+    write, from the next snapshot at its revision; unknown names are answered, never kept;
+    lists work as requests; the lookup is bounded."""
+    import catalog.domain.index as index_module
+
+    fields = [F("crm.c.a", grants=[G("service")]), F("crm.c.b")]
+    index = make_index(fields, [E("crm.c.a", "crm.c.b")])
+    reqs = [("crm.c.a", "service", "email"), ("crm.c.b", "service", "email"),
+            ("nope.no.no", "service", "email"), ("crm.c.a", "nope", "email")]
+    first = index.check_many(reqs)
+    assert index.check_many(reqs) == first == [index.check(*r) for r in reqs]
+    assert index.check_many([list(r) for r in reqs]) == first
+    assert set(index._flat) == set(reqs[:2])
+    nxt = index.apply(fields=[F("crm.c.a", grants=[])], revision=index.revision + 1)
+    again = nxt.check_many(reqs)
+    assert again == [nxt.check(*r) for r in reqs]
+    assert [d.allowed for d in again[:2]] == [False, False]
+    assert {d.revision for d in again} == {nxt.revision}
+    assert index.check_many(reqs) == first  # the old snapshot still answers as it did
+    monkeypatch.setattr(index_module, "MAX_FLAT", 1)
+    small = make_index(fields, [E("crm.c.a", "crm.c.b")])
+    assert small.check_many(reqs) == first
+    assert len(small._flat) <= 1
+
+
 def test_new_rules_replace_cached_verdicts(make_index):
     index = make_index([F("crm.c.x"), F("crm.c.y")], [E("crm.c.x", "crm.c.y")])
     assert index.check("crm.c.y", "analytics.aggregate", "web").allowed  # now cached
