@@ -34,11 +34,13 @@ def snapshot(cat: Catalog, index: CatalogIndex | None,
 
 def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel: str,
           at_least_revision: int | None = None, as_of: AsOf | None = None, *,
-          index: CatalogIndex | None = None) -> Decision:
+          index: CatalogIndex | None = None, logged: bool = True) -> Decision:
+    """`logged=False`: a reviewer looking at a decision (the console) is not a use of the data,
+    so it stays out of the decision log and the overcrowding and spectrum figures."""
     precheck(principal)
     decision = _index(cat, index, at_least_revision, as_of).check(field, purpose, channel)
     recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
-    if recorder is not None:
+    if recorder is not None and logged:
         recorder.record_one(principal, decision)
     if cat.seen is not None:  # counted for /metrics off the request path (api/metrics.py)
         cat.seen.append(decision)
@@ -47,11 +49,11 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
                at_least_revision: int | None = None, as_of: AsOf | None = None, *,
-               index: CatalogIndex | None = None) -> list[Decision]:
+               index: CatalogIndex | None = None, logged: bool = True) -> list[Decision]:
     precheck(principal, requests)
     decisions = _index(cat, index, at_least_revision, as_of).check_many(requests)
     recorder = getattr(cat, "decision_log", None)
-    if recorder is not None:
+    if recorder is not None and logged:  # as in check()
         recorder.record(principal, decisions)
     if cat.seen is not None:
         cat.seen.append(decisions)

@@ -64,9 +64,11 @@ def field_categories(cat: Catalog, principal: Principal, names: Iterable[str]) -
 
 def statuses(cat: Catalog, principal: Principal, names: Iterable[str], purpose: str,
              channel: str) -> dict[str, str]:
-    """Whether each field permits purpose in channel (one check each, from the index)."""
+    """Whether each field permits purpose in channel (one check each, from the index); for the
+    console's pictures, so nothing is counted in the decision log."""
     names = list(names)
-    decisions = checks.check_many(cat, principal, [(n, purpose, channel) for n in names])
+    decisions = checks.check_many(cat, principal, [(n, purpose, channel) for n in names],
+                                  logged=False)
     return {n: status_of(d) for n, d in zip(names, decisions, strict=True)}
 
 

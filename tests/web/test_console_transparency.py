@@ -207,3 +207,19 @@ def test_overcrowding_counts_what_was_checked_and_flags_crowded_channels(demo_ca
     assert b.get("/overcrowding?crowded=0").status_code == 400
     owner = signed_in(demo_catalog, tokens, "owner").get("/overcrowding")
     assert owner.status_code == 403 and "may not read the decision log" in owner.text
+
+
+def test_console_checks_stay_out_of_the_decision_log(demo_catalog, tokens):
+    """A reviewer looking at a decision is not a use of the data (semantics §10: decisions
+    answered over the API): the /check page and the matrix cells count nothing."""
+    recorder = decision_log.enable(demo_catalog)
+    b = signed_in(demo_catalog, tokens, "reviewer")
+    cell = {"field": CHURN, "purpose": "marketing.direct", "channel": "email"}
+    assert b.get("/check", params=cell).status_code == 200
+    assert b.get(f"/fields/{CHURN}/reasons", params={k: cell[k] for k in
+                                                     ("purpose", "channel")}).status_code == 200
+    checks.check(demo_catalog, Principal("pipeline", name="crm-campaigns"), *cell.values())
+    recorder.flush()
+    page = b.get("/overcrowding").text
+    assert re.search(r'data-channel="email" data-purpose="marketing.direct">.*?'
+                     r'n-callers">1<.*?n-decisions">1<', page, re.S), page

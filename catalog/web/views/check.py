@@ -24,7 +24,8 @@ def check_page(web: Console, page: Page) -> Response:
     if missing:
         return web.render(page, "check.html", 400, asked=asked, keys=keys, missing=missing,
                           error=f"give the {' and the '.join(missing)} to check")
-    d = checks.check(cat, who, asked["field"], asked["purpose"], asked["channel"])
+    d = checks.check(cat, who, asked["field"], asked["purpose"], asked["channel"],
+                     logged=False)
     paths = [r.path for r in d.reasons if r.code == ReasonCode.UPSTREAM_NOT_PERMITTED and r.path]
     known = not any(r.code.startswith("UNKNOWN_") for r in d.reasons)
     pic, cut = None, False

@@ -130,7 +130,8 @@ def form_failed(web: Console, page: Page, exc: CatalogError, typed: dict) -> Res
 def reasons(web: Console, page: Page) -> Response:
     """One matrix cell's decision, as a fragment the page's script shows on demand."""
     name = page.request.path_params["name"]
-    d = checks.check(web.catalog, page.principal, name, page.arg("purpose"), page.arg("channel"))
+    d = checks.check(web.catalog, page.principal, name, page.arg("purpose"), page.arg("channel"),
+                     logged=False)
     return web.render(page, "_reasons.html", d=d, verdict=inspect.status_of(d))
 
 
