@@ -163,7 +163,9 @@ class CatalogIndex:
                                                           self.revision)
         if self._cached[0] >= MAX_CACHED:  # bound memory under a random load on a huge catalog
             self._drop_caches()
-        if any(r.path is not None for r in decision.reasons):
+        # unclassified-data names the lineage path to the field to classify in its message:
+        # it depends on the graph's shape above the field as much as an upstream path does
+        if any(r.path is not None or r.rule == UNCLASSIFIED_RULE for r in decision.reasons):
             if node.deep is None:
                 node.deep = {}
             node.deep[key] = (self._epoch, decision)

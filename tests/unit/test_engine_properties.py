@@ -435,3 +435,19 @@ def test_bounded_cache_still_answers_right(make_index, monkeypatch):
     assert sum(len(n.verdicts or ()) for n in small._nodes.values()) <= 5
     small = small.apply(fields=[F("crm.c.a")], revision=2)
     assert small.check("crm.c.c", "marketing", "web").allowed
+
+
+def test_new_edge_replaces_cached_unclassified_path(make_index):
+    """unclassified-data names the lineage path to the field to classify (found by hypothesis:
+    a cached verdict kept the longer path after a shorter one appeared)."""
+    index = make_index([F("db.t.raw", category="unclassified"), F("db.t.mid"), F("db.t.top"),
+                        F("db.t.out")],
+                       [E("db.t.raw", "db.t.mid"), E("db.t.mid", "db.t.top"),
+                        E("db.t.top", "db.t.out")])
+    path = "db.t.out -> db.t.top -> db.t.mid -> db.t.raw"
+    assert f"(via {path})" in index.check("db.t.out", "service", "web").reasons[-1].message
+    index.validate_new_edges([E("db.t.raw", "db.t.top")])
+    index = index.apply(add_edges=[E("db.t.raw", "db.t.top")], revision=2)
+    reason = index.check("db.t.out", "service", "web").reasons[-1]
+    assert reason.rule == "unclassified-data"
+    assert "(via db.t.out -> db.t.top -> db.t.raw)" in reason.message
