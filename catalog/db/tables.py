@@ -74,10 +74,16 @@ class GrantRow(SQLModel, table=True):
 
 
 class EdgeRow(SQLModel, table=True):
+    """Keyed downstream first: a write's new edges mostly share their downstream fields (new
+    ones, adjacent ids), so their key entries land on a few index pages; keyed upstream first,
+    edges from busy source columns touched a page per source. No query looks edges up by
+    upstream alone (the graph is loaded whole), so there is no index on it."""
+
     __tablename__ = "lineage_edge"
+    __table_args__ = (sa.PrimaryKeyConstraint("downstream_id", "upstream_id"),)
     upstream_id: int = Field(foreign_key="field.id", primary_key=True, sa_type=sa.BigInteger,
                              ondelete="CASCADE")
-    downstream_id: int = Field(foreign_key="field.id", primary_key=True, index=True,
+    downstream_id: int = Field(foreign_key="field.id", primary_key=True,
                                sa_type=sa.BigInteger, ondelete="CASCADE")
     transform: str | None = None
 

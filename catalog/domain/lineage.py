@@ -15,8 +15,10 @@ positions, each keeping its own internal order. Removing an edge never invalidat
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from types import MappingProxyType
 from typing import Any
 
@@ -28,8 +30,51 @@ MAX_NODES = 10_000
 NONE: MappingProxyType = MappingProxyType({})  # the parents of a node without any
 
 
+class Children:
+    """A node's children in one graph: the first n items of a list that later graphs extend.
+
+    A new child is appended to the shared list when this is its newest graph (O(1)); a copy of
+    every child per added edge would make a write cost grow with the catalog, since a busy
+    source column gains children with every pipeline reading it. Older graphs never look past
+    their own n, so readers holding them see them whole. An append to a list that already
+    holds more (a later graph, or a draft that was dropped) copies the first n instead."""
+
+    __slots__ = ("items", "n")
+    _append_lock = threading.Lock()  # two drafts of one graph must not both take slot n
+
+    def __init__(self, items: list, n: int | None = None) -> None:
+        self.items = items
+        self.n = len(items) if n is None else n
+
+    def __iter__(self) -> Iterator[str]:
+        return islice(self.items, self.n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __contains__(self, name: object) -> bool:
+        return name in islice(self.items, self.n)
+
+    def __repr__(self) -> str:
+        return f"Children({list(self)!r})"
+
+    def plus(self, child: str) -> Children:
+        items, n = self.items, self.n
+        with self._append_lock:
+            if len(items) == n:
+                items.append(child)
+                return Children(items, n + 1)
+        return Children([*islice(items, n), child], n + 1)
+
+    def minus(self, child: str) -> Children:
+        return Children([c for c in self if c != child])
+
+
+NO_CHILDREN = Children([], 0)
+
+
 class LineageGraph:
-    """up[d]: {parent: transform}; down[u]: tuple of children; order[n]: position."""
+    """up[d]: {parent: transform}; down[u]: the children (Children); order[n]: position."""
 
     __slots__ = ("up", "down", "order", "next_order")
 
@@ -78,7 +123,7 @@ class LineageGraph:
                     ready.append(child)
         if position != len(order):
             raise Conflict("the stored lineage holds a cycle or an edge to an unknown field")
-        return cls(Layered(up), Layered({n: tuple(c) for n, c in down.items()}),
+        return cls(Layered(up), Layered({n: Children(c) for n, c in down.items()}),
                    Layered(order), position)
 
     # -- reading -----------------------------------------------------------------------------
@@ -306,7 +351,7 @@ class _Draft:
     def __init__(self, base: LineageGraph) -> None:
         self.base = base
         self.up: dict[str, dict] = {}     # nodes whose parents changed: their new parents
-        self.down: dict[str, list] = {}   # nodes whose children changed: their new children
+        self.down: dict[str, Children] = {}  # nodes whose children changed: their new children
         self.order: dict[str, int] = {}   # positions that changed
         self.next = base.next_order
 
@@ -320,7 +365,7 @@ class _Draft:
 
     def children(self, name: str):
         c = self.down.get(name)
-        return c if c is not None else self.base.down.get(name, ())
+        return c if c is not None else self.base.down.get(name, NO_CHILDREN)
 
     def _own_parents(self, name: str) -> dict:
         p = self.up.get(name)
@@ -328,11 +373,6 @@ class _Draft:
             p = self.up[name] = dict(self.base.up.get(name, NONE))
         return p
 
-    def _own_children(self, name: str) -> list:
-        c = self.down.get(name)
-        if c is None:
-            c = self.down[name] = list(self.base.down.get(name, ()))
-        return c
 
     def add_node(self, name: str) -> None:
         if name not in self.order and name not in self.base.order:
@@ -342,14 +382,14 @@ class _Draft:
     def remove_edge(self, u: str, d: str) -> None:
         if u in self.parents(d):
             del self._own_parents(d)[u]
-            self._own_children(u).remove(d)
+            self.down[u] = self.children(u).minus(d)
 
     def add_edge(self, e: Edge) -> None:
         u, d = e.upstream, e.downstream
         if u not in self.parents(d):
             if self.pos(u) > self.pos(d):
                 self._reorder(u, d)
-            self._own_children(u).append(d)
+            self.down[u] = self.children(u).plus(d)
         self._own_parents(d)[u] = e.transform
 
     def _reorder(self, u: str, d: str) -> None:
@@ -397,5 +437,5 @@ class _Draft:
     def finish(self) -> LineageGraph:
         b = self.base
         return LineageGraph(b.up.evolve(self.up),
-                            b.down.evolve({n: tuple(c) for n, c in self.down.items()}),
+                            b.down.evolve(self.down),
                             b.order.evolve(self.order), self.next)
