@@ -28,6 +28,7 @@ that changes a record or an edge moves on.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -45,6 +46,10 @@ from catalog.errors import BadInput
 
 C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
+# Structure epochs, unique across all snapshots: private ones (what-if, as-of) are made from
+# the live one too, and an epoch they share with a later live snapshot would let a deep
+# verdict cached under one structure answer under another.
+_EPOCHS = itertools.count(1)
 
 
 @dataclass(slots=True, eq=False)
@@ -68,7 +73,7 @@ class CatalogIndex:
         self.graph = LineageGraph()
         self._nodes: Layered[str, _Node] = Layered()
         self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
-        self._epoch = 0  # moves on with every change to a record or an edge
+        self._epoch = next(_EPOCHS)  # moves on with every change to a record or edge
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
 
@@ -334,7 +339,7 @@ class CatalogIndex:
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))
             if dirty:
-                nxt._epoch = self._epoch + 1
+                nxt._epoch = next(_EPOCHS)
         if rules is not None and taxonomy is None:
             # Every verdict may change: fresh nodes (empty caches) for every field.
             nxt._cached = [0]
@@ -342,6 +347,17 @@ class CatalogIndex:
                                   nxt._nodes.items()})
         if revision is not None:
             nxt.revision = revision
+        return nxt
+
+    def private(self) -> CatalogIndex:
+        """This snapshot with caches of its own (fresh nodes): a historical index answers
+        from them, and fills none of the snapshots it was made from."""
+        nxt = object.__new__(CatalogIndex)
+        nxt.__dict__.update(self.__dict__)
+        nxt._cached = [0]
+        nxt._rule_hits = dict(self._rule_hits)
+        nxt._nodes = Layered({name: _Node(node.derived) for name, node in self._nodes.items()})
+        nxt._epoch = next(_EPOCHS)
         return nxt
 
     def _recompute(self, dirty: set[str]) -> dict[str, _Node]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -20,12 +21,16 @@ from catalog.db import audit
 from catalog.db.tables import utcnow
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import Edge, FieldRecord, Grant
-from catalog.domain.rules import rule_from_spec
+from catalog.domain.rules import PolicyRule, rule_from_spec
+from catalog.domain.taxonomy import Taxonomy
 from catalog.errors import BadInput, Conflict
 from catalog.services.auth import Principal, require
 from catalog.services.core import Catalog, taxonomy_from_rows
 
 CACHED_INDEXES = 4  # historical indexes kept per catalog (each as big as the catalog was)
+# Continue from a snapshot when the rows between are at most 1/DELTA_SHARE of what a fold
+# from the start reads (applying a change costs more per row than folding it).
+DELTA_SHARE = 4
 MAX_CHANGES = 1_000
 
 
@@ -43,23 +48,31 @@ class Replay:
     def __init__(self) -> None:
         self.taxonomy: dict[tuple[str, str], dict] = {}
         self.rules: dict[str, dict] = {}
-        self.fields: dict[str, dict] = {}
+        self.fields: dict[str, str] = {}  # name -> its last `after` (JSON, parsed at the end)
         self.edges: dict[tuple[str, str], str | None] = {}
         self.touched: dict[str, int] = {}  # field -> revision of the last commit touching it
 
-    def apply(self, revision: int, entity: str, action: str, field: str | None,
-              other: str | None, before: str | None, after: str | None) -> None:
-        value = orjson.loads(after) if after else None
-        if entity == "field":
-            self.fields[field] = value
-            self.touched[field] = revision
-        elif entity == "edge":
-            if value is None:
-                self.edges.pop((other, field), None)
+    def fold(self, rows) -> None:
+        """Rows (revision, entity, action, field, other, before, after) in commit order. Only
+        the last state of a field counts, so its JSON is parsed once, at the end."""
+        fields, edges, touched = self.fields, self.edges, self.touched
+        for revision, entity, _action, field, other, before, after in rows:
+            if entity == "edge":
+                if after is None:
+                    edges.pop((other, field), None)
+                else:
+                    edges[(other, field)] = _transform(after)
+                touched[field] = touched[other] = revision
+            elif entity == "field":
+                fields[field] = after
+                touched[field] = revision
             else:
-                self.edges[(other, field)] = value.get("transform")
-            self.touched[field] = self.touched[other] = revision
-        elif entity == "rule":
+                self.configure(entity, before, after)
+
+    def configure(self, entity: str, before: str | None, after: str | None) -> None:
+        """A rule or taxonomy row (few: parsed as they come)."""
+        value = orjson.loads(after) if after else None
+        if entity == "rule":
             key = (value or orjson.loads(before))["key"]
             if value is None:
                 self.rules.pop(key, None)
@@ -74,13 +87,25 @@ class Replay:
                     self.taxonomy[key] = {**self.taxonomy.get(key, {"intensity": None}),
                                           **entry}
 
+    def taxonomy_index(self) -> Taxonomy:
+        return taxonomy_from_rows([SimpleNamespace(**e) for e in self.taxonomy.values()])
+
+    def rule_list(self) -> list[PolicyRule]:
+        return [rule_from_spec(k, {n: v for n, v in spec.items() if n != "key"})
+                for k, spec in self.rules.items()]
+
     def index(self, revision: int) -> CatalogIndex:
-        taxonomy = taxonomy_from_rows([SimpleNamespace(**e) for e in self.taxonomy.values()])
-        rules = [rule_from_spec(k, {n: v for n, v in spec.items() if n != "key"})
-                 for k, spec in self.rules.items()]
-        fields = [_record(v, self.touched.get(n, 0)) for n, v in self.fields.items()]
+        touched = self.touched
+        fields = [_record(orjson.loads(v), touched.get(n, 0)) for n, v in self.fields.items()]
         edges = [Edge(u, d, t) for (u, d), t in self.edges.items()]
-        return CatalogIndex.build(taxonomy, rules, fields, edges, revision)
+        return CatalogIndex.build(self.taxonomy_index(), self.rule_list(), fields, edges,
+                                  revision)
+
+
+def _transform(after: str) -> str | None:
+    # Most edges have no transform: skip parsing those (field names hold no quotes, so the
+    # text cannot occur inside one).
+    return None if '"transform":null' in after else orjson.loads(after).get("transform")
 
 
 def _record(v: dict, revision: int) -> FieldRecord:
@@ -108,7 +133,7 @@ class AsOfIndexes:
         with self._lock:
             index = self._indexes.get(revision)
             if index is None:
-                index = build_index_at(cat, revision)
+                index = build_index_at(cat, revision, [*self._indexes.values(), cat.index])
                 self._indexes[revision] = index
                 while len(self._indexes) > self.size:
                     self._indexes.popitem(last=False)
@@ -117,12 +142,83 @@ class AsOfIndexes:
             return index
 
 
-def build_index_at(cat: Catalog, revision: int) -> CatalogIndex:
-    replay = Replay()
+def build_index_at(cat: Catalog, revision: int,
+                   bases: Sequence[CatalogIndex] = ()) -> CatalogIndex:
+    """The catalog at a revision: continued from the nearest of `bases` (snapshots of this
+    catalog: the live one, cached historical ones) when the change-log rows between the two
+    are clearly fewer than a fold from the start would read; else folded from the start."""
     with cat.engine.connect() as conn:
-        for row in audit.state_rows(conn=conn, upto=revision):
-            replay.apply(*row)
+        if bases:
+            base = min(bases, key=lambda b: abs(b.revision - revision))
+            lo, hi = sorted((base.revision, revision))
+            between = audit.count_state_rows(conn=conn, after=lo, upto=hi)
+            if between * DELTA_SHARE <= audit.count_state_rows(conn=conn, upto=revision):
+                index = continue_from(conn, base, revision)
+                if index is not None:
+                    return index
+        replay = Replay()
+        replay.fold(audit.state_rows(conn=conn, upto=revision))
     return replay.index(revision)
+
+
+def continue_from(conn, base: CatalogIndex, revision: int) -> CatalogIndex | None:
+    """`base` (the catalog at another revision) moved to `revision` along the change log,
+    forward (each key's last `after`) or backward (each key's first `before`). None when
+    that cannot be done by applying changes: going back past a field's registration (an
+    index never drops a field). The result's nodes are its own: checks on it fill no cache
+    of the snapshots it was made from, and no historical verdict can reach current answers."""
+    forward = base.revision <= revision
+    lo, hi = sorted((base.revision, revision))
+    rows = list(audit.state_rows(conn=conn, after=lo, upto=hi))
+    if not forward:
+        rows.reverse()  # the earliest row's `before` is assigned last
+    fields: dict[str, str | None] = {}
+    edges: dict[tuple[str, str], str | None | bool] = {}  # False: no edge at `revision`
+    touched: dict[str, int] = {}
+    config: set[str] = set()  # rule, taxonomy: folded from the start (they are few)
+    for rev, entity, _action, field, other, before, after in rows:
+        state = after if forward else before
+        if entity == "field":
+            fields[field] = state
+            touched[field] = rev  # forward: the last; backward: replaced below
+        elif entity == "edge":
+            edges[(other, field)] = False if state is None else _transform(state)
+            touched[field] = touched[other] = rev
+        else:
+            config.add(entity)
+    if any(state is None for state in fields.values()):
+        return None
+    if not forward:  # the last change to each at or before `revision`, from the log
+        touched = {n: 0 for n in touched} | audit.last_touched(
+            conn=conn, upto=revision, names=list(touched))
+    records = {}
+    for name, rev in touched.items():
+        state = fields.get(name)
+        if state is not None:
+            records[name] = _record(orjson.loads(state), rev)
+        else:
+            rec = base.get(name)
+            if rec is None:  # an edge to a field registered on the other side of `revision`
+                return None
+            records[name] = replace(rec, revision=rev)
+    graph = base.graph
+    add, remove = [], []
+    for (up, down), transform in edges.items():
+        there = graph.has_edge(up, down)
+        if transform is False:
+            if there:
+                remove.append((up, down))
+        elif not there or graph.up[down][up] != transform:
+            add.append(Edge(up, down, transform))
+    taxonomy = rules = None
+    if config:
+        replay = Replay()
+        replay.fold(audit.state_rows(conn=conn, upto=revision, entities=sorted(config)))
+        taxonomy = replay.taxonomy_index() if "taxonomy" in config else None
+        rules = replay.rule_list() if "rule" in config else None
+    index = base.apply(fields=records.values(), add_edges=add, remove_edges=remove,
+                       taxonomy=taxonomy, rules=rules, revision=revision)
+    return index.private()
 
 
 _CACHES_LOCK = threading.Lock()
