@@ -8,9 +8,11 @@ into current answers; and the answer for (field, purpose, channel, r) never chan
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -147,7 +149,7 @@ def build_index_at(cat: Catalog, revision: int,
     """The catalog at a revision: continued from the nearest of `bases` (snapshots of this
     catalog: the live one, cached historical ones) when the change-log rows between the two
     are clearly fewer than a fold from the start would read; else folded from the start."""
-    with cat.engine.connect() as conn:
+    with _no_gc(), cat.engine.connect() as conn:
         if bases:
             base = min(bases, key=lambda b: abs(b.revision - revision))
             lo, hi = sorted((base.revision, revision))
@@ -158,7 +160,20 @@ def build_index_at(cat: Catalog, revision: int,
                     return index
         replay = Replay()
         replay.fold(audit.state_rows(conn=conn, upto=revision))
-    return replay.index(revision)
+        return replay.index(revision)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cycle collector paused while an index is built: it would walk the growing heap
+    again and again (a quarter of a 100k-field build) and find nothing to free."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def continue_from(conn, base: CatalogIndex, revision: int) -> CatalogIndex | None:
