@@ -283,6 +283,15 @@ def _current(cat: Catalog) -> int:
     return cat.index.revision
 
 
+def cached(cat: Catalog, revision: object) -> CatalogIndex | None:
+    """The historical index at `revision` when this worker holds it (the hot path of a
+    series of as-of checks); None for anything else, valid or not."""
+    cache = getattr(cat, "_as_of_indexes", None)
+    if cache is None or type(revision) is not int:
+        return None
+    return cache._indexes.get(revision)
+
+
 def index_at(cat: Catalog, revision: int) -> CatalogIndex:
     return _indexes(cat).get(cat, revision)
 

@@ -140,6 +140,8 @@ def test_as_of_time_and_the_empty_catalog(catalog, admin, pipeline):
     (AsOf(time=datetime.now(UTC) + timedelta(days=1)), None, Conflict, "future"),
 ])
 def test_as_of_bad_input(catalog, pipeline, as_of, at_least, error, words):
+    for revision in range(min(catalog.index.revision, 1) + 1):  # cached: still refused
+        checks.check(catalog, pipeline, "crm.t.a", "service", "web", as_of=AsOf(revision))
     with pytest.raises(error, match=words):
         checks.check(catalog, pipeline, "crm.t.a", "service", "web", at_least, as_of)
     with pytest.raises(error, match=words):
