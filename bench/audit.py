@@ -87,9 +87,9 @@ def as_of_rows(cat: Catalog, revision: int, requests, size: str) -> list[Row]:
     checks.check(cat, PIPELINE, f, p, c, as_of=AsOf(revision=revision))
     first = time.perf_counter() - t0
     past, now = [], []
+    as_of = AsOf(revision=revision)
     for _ in range(3):  # in turns, best of 3
-        past.append(_rate(lambda r: checks.check(cat, PIPELINE, *r,
-                                                 as_of=AsOf(revision=revision)), requests))
+        past.append(_rate(lambda r: checks.check(cat, PIPELINE, *r, as_of=as_of), requests))
         now.append(_rate(lambda r: checks.check(cat, PIPELINE, *r), requests))
     ratio = max(past) / max(now)
     return [

@@ -54,13 +54,13 @@ from catalog.api.graphql.context import off_loop
 from catalog.api.graphql.documents import Prepared
 from catalog.api.graphql.errors import shape
 from catalog.api.graphql.lean_json import NotLean, Selection, collect, decision_selection
-from catalog.services import checks
+from catalog.services import checks, timeline
 
 NOT_LEAN = None
 # The arguments this path reads, per root field; and CheckInput's fields. Anything else in a
 # document, or in CheckInput's definition, sends the document to strawberry.
-ARGUMENTS = {"check": frozenset(("field", "purpose", "channel", "atLeastRevision")),
-             "checkMany": frozenset(("requests", "atLeastRevision"))}
+ARGUMENTS = {"check": frozenset(("field", "purpose", "channel", "atLeastRevision", "asOf")),
+             "checkMany": frozenset(("requests", "atLeastRevision", "asOf"))}
 CHECK_INPUT_FIELDS = ("field", "purpose", "channel")
 
 Recipe = tuple[tuple[str, str | None, Any], ...]  # (argument, variable or None, value/default)
@@ -215,6 +215,13 @@ async def _run(name: str, args: dict, catalog, principal, snap: _Snapshot):
             reqs = list(map(_TRIPLE, reqs))
         checks.precheck(principal, reqs)
         call = (checks.check_many, catalog, principal, reqs, at_least)
+    as_of = args.get("asOf")  # coerced by graphql-core: {revision, time}
+    if as_of is not None:
+        as_of = timeline.AsOf(as_of.get("revision"), as_of.get("time"))
+        if at_least is None and as_of.time is None and \
+                timeline.cached(catalog, as_of.revision) is not None:
+            return call[0](*call[1:], as_of)  # built already: nothing to wait for
+        return await off_loop(*call, as_of)  # may build the index: off the event loop
     if at_least is not None and snap.get(catalog).revision < at_least:
         return await off_loop(*call)  # waits for the revision, off the event loop
     return call[0](*call[1:], index=snap.get(catalog))
