@@ -221,6 +221,22 @@ def in_order(body: dict) -> dict:
     return body
 
 
+@pytest.mark.parametrize(("query", "variables"), [
+    ('query($r: Int) { check(field: "crm.customers.email", purpose: "service", channel: "web", '
+     "asOf: {revision: $r}) { allowed revision } }", {"r": 1}),
+    ('query($r: Int) { check(field: "crm.customers.email", purpose: "service", channel: "web", '
+     "asOf: {revision: $r}) { allowed revision } }", {}),
+    ('query($f: String!, $r: Int) { checkMany(requests: [{field: $f, purpose: "service", '
+     'channel: "web"}], asOf: {revision: $r}) { allowed revision } }',
+     {"f": "crm.customers.email", "r": 2}),
+])
+def test_literals_holding_variables_answer_the_same_both_ways(endpoint, query, variables):
+    assert plan_of(endpoint, query) is not None
+    payload = {"query": query, "variables": variables}
+    for who in PRINCIPALS:
+        assert run(endpoint, payload, who, lean=True) == run(endpoint, payload, who, lean=False)
+
+
 def test_the_lean_path_is_taken_for_plain_checks(endpoint):
     plan = plan_of(endpoint, '{ check(field: "a.b.c", purpose: "service", channel: "email") '
                              "{ allowed } }")

@@ -36,6 +36,8 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -132,7 +134,10 @@ class LeanExecutor:
                 return NOT_LEAN
             recipe = _recipe(query_type.fields[name], nodes[0])
             roots.append(Root(key, name, nodes[0], head, selection, recipe))
-        return Plan(operation, tuple(roots), _plain_variables(operation))
+        # A literal holding variables (asOf: {revision: $r}) is read by graphql-core from its
+        # own coercion of the variables: then every variable takes that way.
+        plain = None if any(r.recipe is None for r in roots) else _plain_variables(operation)
+        return Plan(operation, tuple(roots), plain)
 
     # -- running -------------------------------------------------------------------------
     async def execute(self, plan: Plan, variables: dict | None, catalog,
@@ -243,12 +248,24 @@ def _recipe(field_def, node: FieldNode) -> Recipe | None:
                 out.append((name, None, arg.default_value))
         elif isinstance(value, VariableNode):
             out.append((name, value.name.value, arg.default_value))
+        elif _holds_variables(value):  # not a constant, though value_from_ast may make one
+            return None
         else:
             const = value_from_ast(value, arg.type)
             if const is Undefined:
                 return None
             out.append((name, None, const))
     return tuple(out)
+
+
+def _holds_variables(node) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(map(_holds_variables, node.values))
+    if isinstance(node, ObjectValueNode):
+        return any(_holds_variables(f.value) for f in node.fields)
+    return False
 
 
 def _apply(recipe: Recipe, coerced: dict) -> dict:
