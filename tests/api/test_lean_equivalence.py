@@ -79,7 +79,9 @@ ARGUMENT_VALUES = {
 STRAWBERRY_ONLY: set[str] = set()
 # Now and then a variable value graphql-core must refuse or convert, by argument type.
 ODD_VALUES = {"String!": [1, True, None], "Int": [1.0, "1", 2**40],
-              "[CheckInput!]!": [[{"field": 1}], [{"field": "a", "purpose": "b"}], "x"]}
+              "[CheckInput!]!": [[{"field": 1}], [{"field": "a", "purpose": "b"}], "x"],
+              "AsOf": [{"revision": "1"}, {"revision": 1, "when": 2}, {"revision": 2**40}, 5,
+                       {"revision": 1, "time": None}, {}]}
 
 
 def arguments_of(root: str) -> dict:
