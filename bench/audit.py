@@ -18,8 +18,11 @@ import random
 import time
 from contextlib import ExitStack
 
+import orjson
+
 from bench import http_checks, load, pipeline, synth
 from bench.report import Row, median
+from bench.server import open_catalog
 from catalog.domain.model import Edge, Grant
 from catalog.services import checks, fields, lineage, setup, simulate, timeline
 from catalog.services.auth import SYSTEM, Principal
@@ -152,6 +155,11 @@ def decision_log_rows(cfg) -> list[Row]:
              "many": load.write_pool(cfg.workdir / "audit_many.jsonl",
                                      [pipeline.many_body(reqs[cfg.check_pool:][i:i + 1000])
                                       for i in range(0, n_many, 1000)])}
+    cat = open_catalog(hc.db_url)
+    past = cat.index.revision - 1  # an as-of revision: one commit back
+    cat.close()
+    pools["as of"] = load.write_pool(cfg.workdir / "audit_as_of.jsonl",
+                                     [as_of_body(*r, past) for r in reqs[:cfg.check_pool]])
     cfg.log(f"audit: decision log on vs off over HTTP, `catalog serve`, {tool}, "
             f"{rounds} x {cfg.duration} s per figure and state")
     with ExitStack() as stack:
@@ -166,9 +174,12 @@ def decision_log_rows(cfg) -> list[Row]:
         for _ in range(rounds):
             for kind, pool in pools.items():
                 for state, srv in servers.items():
+                    if kind == "as of" and state == "on":
+                        continue  # compared with current checks on the same server
                     runs.setdefault((kind, state), []).append(http_checks.measure(
                         cfg, tool, srv, pool, hc.token, pipeline.CONNECTIONS))
-    rows = []
+    past_runs, now_runs = runs.pop(("as of", "off")), runs[("check", "off")]
+    rows = [_as_of_http_row(past_runs, now_runs, hc, tool, rounds, cfg)]
     for kind, label in (("check", "check"), ("many", "checkMany x1000")):
         on = max(runs[(kind, "on")], key=lambda r: r.rps)
         off = max(runs[(kind, "off")], key=lambda r: r.rps)
@@ -187,6 +198,32 @@ def decision_log_rows(cfg) -> list[Row]:
                              "measured runs per request answered; ratio off/on: the "
                              "throughput ratio with a core to itself"))
     return rows
+
+
+AS_OF_QUERY = ("query Check($field: String!, $purpose: String!, $channel: String!, "
+               "$asOf: AsOf) { check(field: $field, purpose: $purpose, channel: $channel, "
+               "asOf: $asOf) " + pipeline.SELECTION + " }")
+
+
+def as_of_body(f: str, p: str, c: str, revision: int) -> bytes:
+    return orjson.dumps({"query": AS_OF_QUERY, "operationName": "Check",
+                         "variables": {"field": f, "purpose": p, "channel": c,
+                                       "asOf": {"revision": revision}}})
+
+
+def _as_of_http_row(past_runs, now_runs, hc, tool: str, rounds: int, cfg) -> Row:
+    past = max(past_runs, key=lambda r: r.rps)
+    now = max(now_runs, key=lambda r: r.rps)
+    ratio = past.rps / now.rps if now.rps else float("nan")
+    cpu_past, cpu_now = _cpu_per_request(past_runs), _cpu_per_request(now_runs)
+    return Row(SECTION, "later as-of checks over HTTP (catalog serve)", past.rps, "req/s",
+               f"current checks {now.rps:,.0f} req/s", ratio, ">= 0.95 (as fast)",
+               ratio >= 0.95,
+               note=f"the same requests with asOf (a variable, one commit back) and without, "
+                    f"{hc.size}, decision log off, pipeline selection, "
+                    f"{pipeline.CONNECTIONS} connections, {tool}; best of {rounds} runs of "
+                    f"{cfg.duration} s in turns; server CPU per request {cpu_past:,.1f} µs as "
+                    f"of vs {cpu_now:,.1f} µs now")
 
 
 def _cpu_per_request(results) -> float:
