@@ -1,9 +1,12 @@
 """Time (docs/semantics.md §9): the catalog as it stood at a revision, and the change feed.
 
-The change log is the source of truth: the index at revision r is a fold of the log up to r
-into a fresh CatalogIndex (the same class the current answers come from), built once and kept
-in a small LRU per catalog. A historical index is never the current one, so it cannot leak
-into current answers; and the answer for (field, purpose, channel, r) never changes.
+The change log is the source of truth: the index at revision r is the log up to r. It is made
+from the nearest snapshot a worker holds (the live index, or a historical one it built)
+moved forward or back along the log when few changes lie between, else folded from the start
+into a fresh CatalogIndex (the same class the current answers come from); either way it is
+built once and kept in a small LRU per catalog. A historical index is never the current one
+and has caches of its own, so it cannot leak into current answers; and the answer for
+(field, purpose, channel, r) never changes.
 """
 
 from __future__ import annotations
@@ -104,10 +107,19 @@ class Replay:
                                   revision)
 
 
+_HEAD = '{"downstream":"'
+_NO_TRANSFORM = '","transform":null,'
+
+
 def _transform(after: str) -> str | None:
-    # Most edges have no transform: skip parsing those (field names hold no quotes, so the
-    # text cannot occur inside one).
-    return None if '"transform":null' in after else orjson.loads(after).get("transform")
+    """An edge entry's transform. Most edges have none: those are not parsed. Entries are
+    written with sorted keys, and a field name holds no quote, so the first quote after the
+    head closes the downstream name and what follows it is the transform's key."""
+    if after.startswith(_HEAD):
+        end = after.find('"', len(_HEAD))
+        if after.startswith(_NO_TRANSFORM, end):
+            return None
+    return orjson.loads(after).get("transform")
 
 
 def _record(v: dict, revision: int) -> FieldRecord:

@@ -252,3 +252,11 @@ def test_as_of_continues_from_the_live_index_and_leaves_it_alone(catalog, admin,
     fields.grant_purpose(catalog, admin, NAMES[-1], Grant("marketing", ("email",)))
     assert checks.check_many(catalog, pipeline, requests) == snapshot(catalog).check_many(
         requests)
+
+
+@pytest.mark.parametrize("transform", [None, "dedupe", 'x "transform":null, y', "null", ""])
+def test_an_edge_entry_gives_its_transform(transform):
+    from catalog.db.records import edge_json
+    from catalog.db.repo import _dump
+    entry = _dump(edge_json(Edge("crm.t.a", "crm.t.b", transform)))
+    assert timeline._transform(entry) == transform
