@@ -74,6 +74,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--engine-size", type=size, metavar="FIELDS:EDGES")
     p.add_argument("--http-size", type=size, metavar="FIELDS:EDGES")
     p.add_argument("--scale-size", type=size, metavar="FIELDS:EDGES")
+    p.add_argument("--audit-size", type=size, metavar="FIELDS:EDGES",
+                   help="the catalog of `audit` (100000:300000; quick 10000:30000)")
     p.add_argument("--startup-size", type=size, metavar="FIELDS:EDGES",
                    help="the deep catalog of `startup` (200000:600000; --large 1000000:3000000)")
     p.add_argument("--shapes", type=lambda v: tuple(v.split(",")), metavar="SHAPES",
@@ -105,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                       loadgen=args.loadgen,
                       engine_size=args.engine_size, http_size=args.http_size,
                       scale_size=args.scale_size, scale_shapes=args.shapes,
-                      startup_size=args.startup_size, seed=args.seed,
+                      startup_size=args.startup_size, audit_size=args.audit_size,
+                      seed=args.seed,
                       profile=args.profile)
     mode = "quick" if args.quick else "large" if args.large else "default"
     needs_http = any(s in args.only for s in ("http", "workers", "ingest", "metrics"))

@@ -36,6 +36,7 @@ class Config:
     scale_shapes: tuple[str, ...] = ("warehouse", "deep")
     startup_size: tuple[int, int] = (200_000, 600_000)  # the `startup` section
     lineage_samples: int = 200
+    audit_size: tuple[int, int] = (100_000, 300_000)  # the `audit` section's catalog
     scale_writes: int = 100
     started: float = field(default_factory=time.monotonic)
     shared: dict = field(default_factory=dict)  # e.g. the HTTP catalog, built once
@@ -51,6 +52,7 @@ class Config:
             cfg.duration, cfg.warmup, cfg.rounds = 3, 1, 1
             cfg.scale_size, cfg.lineage_samples, cfg.scale_writes = (10_000, 30_000), 50, 30
             cfg.startup_size = (20_000, 60_000)
+            cfg.audit_size = (10_000, 30_000)
         if large:
             cfg.engine_size = cfg.scale_size = cfg.startup_size = (1_000_000, 3_000_000)
         for key, value in overrides.items():

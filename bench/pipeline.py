@@ -38,8 +38,8 @@ CATALOG_CLI = Path(sys.executable).parent / "catalog"
 class CatalogServe(Server):
     """`catalog serve --database-url URL --port P`: the defaults a user gets."""
 
-    def __init__(self, db_url: str, log_path: Path) -> None:
-        super().__init__("catalog serve", env={}, log_path=log_path)
+    def __init__(self, db_url: str, log_path: Path, env: dict[str, str] | None = None) -> None:
+        super().__init__("catalog serve", env=env or {}, log_path=log_path)
         self.db_url = db_url
 
     def command(self) -> list[str]:

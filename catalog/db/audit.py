@@ -18,14 +18,36 @@ STATE_ENTITIES = ("field", "edge", "rule", "taxonomy")  # what a catalog state i
 
 
 # -- change log -----------------------------------------------------------------------------
-def state_rows(*, conn: Connection, upto: int) -> Iterator:
-    """The change-log rows that make up the catalog's state, up to a revision, in commit
-    order: (revision, entity, action, field, other, before, after)."""
+def state_rows(*, conn: Connection, upto: int, after: int = 0,
+               entities: Sequence[str] = STATE_ENTITIES) -> Iterator:
+    """The change-log rows that make up the catalog's state, after one revision up to
+    another, in commit order: (revision, entity, action, field, other, before, after)."""
     q = (sa.select(L.c.revision, L.c.entity, L.c.action, L.c.field, L.c.other, L.c.before,
                    L.c.after)
-         .where(L.c.revision <= upto, L.c.entity.in_(STATE_ENTITIES))
+         .where(L.c.revision > after, L.c.revision <= upto, L.c.entity.in_(entities))
          .order_by(L.c.revision, L.c.id))  # a baseline is inserted later than its revision
     yield from conn.execution_options(yield_per=5000).execute(q)
+
+
+def count_state_rows(*, conn: Connection, upto: int, after: int = 0) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(L).where(
+        L.c.revision > after, L.c.revision <= upto,
+        L.c.entity.in_(STATE_ENTITIES))).scalar_one()
+
+
+def last_touched(*, conn: Connection, upto: int, names: Sequence[str]) -> dict[str, int]:
+    """For each field named, the last revision up to `upto` that changed it or an edge of
+    it (absent: none did)."""
+    out: dict[str, int] = {}
+    for batch in chunks(sorted(names)):
+        for column in (L.c.field, L.c.other):
+            q = (sa.select(column, sa.func.max(L.c.revision))
+                 .where(L.c.revision <= upto, L.c.entity.in_(("field", "edge")),
+                        column.in_(list(batch)))
+                 .group_by(column))
+            for name, revision in conn.execute(q):
+                out[name] = max(out.get(name, 0), revision)
+    return out
 
 
 def revision_at(*, conn: Connection, time: datetime) -> int:

@@ -28,6 +28,7 @@ that changes a record or an edge moves on.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -46,6 +47,10 @@ C = ReasonCode
 MAX_CACHED = 2_000_000  # cached verdicts; about 0.5 GB at the most
 MAX_FLAT = 500_000  # decisions of one snapshot by request triple (check_many); ~50 MB at most
 UNKNOWN = frozenset((C.UNKNOWN_FIELD, C.UNKNOWN_PURPOSE, C.UNKNOWN_CHANNEL))
+# Structure epochs, unique across all snapshots: private ones (what-if, as-of) are made from
+# the live one too, and an epoch they share with a later live snapshot would let a deep
+# verdict cached under one structure answer under another.
+_EPOCHS = itertools.count(1)
 
 
 @dataclass(slots=True, eq=False)
@@ -69,7 +74,7 @@ class CatalogIndex:
         self.graph = LineageGraph()
         self._nodes: Layered[str, _Node] = Layered()
         self._cached = [0]  # verdicts cached, shared by the snapshots sharing nodes
-        self._epoch = 0  # moves on with every change to a record or an edge
+        self._epoch = next(_EPOCHS)  # moves on with every change to a record or edge
         # This snapshot's decisions by (field, purpose, channel), for check_many: one C-level
         # lookup per request. Only the catalog's own triples go in (never an unknown name),
         # and it is emptied when full: bounded whatever callers send.
@@ -372,7 +377,7 @@ class CatalogIndex:
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))
             if dirty:
-                nxt._epoch = self._epoch + 1
+                nxt._epoch = next(_EPOCHS)
         if rules is not None and taxonomy is None:
             # Every verdict may change: fresh nodes (empty caches) for every field.
             nxt._cached = [0]
@@ -380,6 +385,18 @@ class CatalogIndex:
                                   nxt._nodes.items()})
         if revision is not None:
             nxt.revision = revision
+        return nxt
+
+    def private(self) -> CatalogIndex:
+        """This snapshot with caches of its own (fresh nodes): a historical index answers
+        from them, and fills none of the snapshots it was made from."""
+        nxt = object.__new__(CatalogIndex)
+        nxt.__dict__.update(self.__dict__)
+        nxt._cached = [0]
+        nxt._rule_hits = dict(self._rule_hits)
+        nxt._nodes = Layered({name: _Node(node.derived) for name, node in self._nodes.items()})
+        nxt._flat = {}  # the live snapshot's flat decisions must never take a historical one
+        nxt._epoch = next(_EPOCHS)
         return nxt
 
     def _recompute(self, dirty: set[str]) -> dict[str, _Node]:

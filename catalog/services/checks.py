@@ -65,6 +65,10 @@ def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | No
     """The snapshot to answer from, or the catalog as it stood at asOf."""
     if as_of is None:
         return snapshot(cat, index, at_least_revision)
+    if at_least_revision is None and as_of.time is None:
+        cached = timeline.cached(cat, as_of.revision)  # valid: it was resolved when built
+        if cached is not None:
+            return cached
     revision = timeline.resolve(cat, as_of.revision, as_of.time, at_least_revision)
     return timeline.index_at(cat, revision)
 

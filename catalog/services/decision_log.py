@@ -9,6 +9,12 @@ allowed (and intensity, once decisions carry one) off the objects it holds. Memo
 past MAX_KEYS distinct decisions held in one flush interval, decisions not held yet are counted
 under the field, purpose and channel OVERFLOW, so names a caller invents (each a new decision
 object) cannot grow it without limit.
+
+A checkMany that answers the very same decisions as an earlier one of the caller in the same
+minute (a pipeline asking its batch again: the same objects, in the same order) costs one
+identity comparison per decision and one increment: the batch is kept (up to MAX_BATCHED
+decisions in all) and its repeats are spread over its decisions' counts at the flush. Counting
+each decision by identity costs about as much as deciding it from the cache.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import is_
 from time import time as _now
 
 from catalog.db import audit
@@ -28,6 +35,7 @@ from catalog.services.core import Catalog
 
 log = logging.getLogger("catalog.decision_log")
 MAX_KEYS = 200_000  # distinct keys held between two flushes, all callers together
+MAX_BATCHED = 1_000_000  # decisions in the checkMany batches kept for their repeats
 OVERFLOW = "(overflow)"
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
 WIDTHS = {"caller": 200, "field": 512, "purpose": 200, "channel": 200}
@@ -55,6 +63,7 @@ class DecisionRecorder:
         self._flush_lock = threading.Lock()
         self._pending: dict[tuple, Bucket] = {}  # (minute, name, token id) -> its counts
         self._keys = 0
+        self._batched = 0
         self._unwritten: list[dict] = []
         self._pruned_at = 0.0
         self._stop = threading.Event()
@@ -62,11 +71,20 @@ class DecisionRecorder:
 
     # -- the request path: memory only ---------------------------------------------------------
     def record(self, principal: Principal, decisions: Sequence[Decision]) -> None:
+        n = len(decisions)
+        if not n:
+            return
         slot = (int(_now()) // 60, principal.name, principal.token_id)
+        # The kept batch holds its decisions, so ids in the key stay theirs while it is kept.
+        key = (n, id(decisions[0]), id(decisions[n // 2]), id(decisions[-1]))
         with self._lock:
             bucket = self._pending.get(slot)
             if bucket is None:
                 bucket = self._pending[slot] = Bucket()
+            kept = bucket.batches.get(key)
+            if kept is not None and all(map(is_, kept[0], decisions)):
+                kept[1] += 1
+                return
             held = bucket.held
             if self._keys < self.max_keys:
                 counts = bucket.counts
@@ -76,6 +94,10 @@ class DecisionRecorder:
                 if len(counts) != size:  # new decisions: hold them (their ids stay unique)
                     held.update(zip(ids, decisions, strict=True))
                     self._keys += len(counts) - size
+                # All held: its repeats can be spread. A lookalike keeps the first one's place.
+                if kept is None and self._batched + n <= MAX_BATCHED:
+                    bucket.batches[key] = [tuple(decisions), 0]
+                    self._batched += n
                 return
             for d in decisions:
                 if id(d) in held:
@@ -107,6 +129,7 @@ class DecisionRecorder:
         """Decisions counted but not flushed yet."""
         with self._lock:
             return sum(sum(b.counts.values()) + sum(b.overflow.values())
+                       + sum(len(batch) * n for batch, n in b.batches.values())
                        for b in self._pending.values())
 
     # -- off the request path ------------------------------------------------------------------
@@ -115,6 +138,7 @@ class DecisionRecorder:
         with self._flush_lock:
             with self._lock:
                 pending, self._pending, self._keys = self._pending, {}, 0
+                self._batched = 0
             rows = [*self._unwritten, *_rows(pending)]
             self._unwritten = []
             if rows:
@@ -175,14 +199,16 @@ def _outcome(d: Decision) -> tuple[bool, str | None]:
 
 
 class Bucket:
-    """One (minute, caller)'s counts: by decision identity, and the overflow by outcome."""
+    """One (minute, caller)'s counts: by decision identity, and the overflow by outcome; and
+    the checkMany batches kept with how many times each was asked again."""
 
-    __slots__ = ("counts", "held", "overflow")
+    __slots__ = ("counts", "held", "overflow", "batches")
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
         self.held: dict[int, Decision] = {}
         self.overflow: dict[tuple[bool, str | None], int] = {}
+        self.batches: dict[tuple, list] = {}  # key -> [its decisions, repeats]
 
 
 def _rows(pending: dict[tuple, Bucket]) -> list[dict]:
@@ -190,6 +216,10 @@ def _rows(pending: dict[tuple, Bucket]) -> list[dict]:
     totals: Counter = Counter()
     for (minute, name, token_id), bucket in pending.items():
         caller = _fit(name or f"token {token_id}", "caller")
+        for batch, repeats in bucket.batches.values():
+            if repeats:  # every decision of a kept batch is held
+                for d in batch:
+                    bucket.counts[id(d)] += repeats
         for key, n in bucket.counts.items():
             d = bucket.held[key]
             totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n

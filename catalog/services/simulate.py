@@ -4,8 +4,9 @@ immutable snapshot, and `apply` on it returns a private next one that shares eve
 do not affect (copy-on-write), so the cost is that of the affected fields, and concurrent checks
 keep answering from the published snapshot as if nothing ran.
 
-Cells are compared by `allowed` alone (cheap bit tests); full decisions, before and after,
-are built only for the cells that flip.
+Cells are compared by `allowed` alone (cheap bit tests). A flip holds its cell and the two
+snapshots; its full decisions, before and after, are built when read: a caller that shows
+the first page of 10,000 flips, or only their cells, pays for what it shows.
 """
 
 from __future__ import annotations
@@ -29,10 +30,28 @@ KINDS = ("registerField", "deprecateField", "grantPurpose", "revokePurpose", "ad
          "removeLineage", "upsertPolicyRule", "deletePolicyRule")
 
 
-@dataclass(frozen=True)
 class Flip:
-    before: Decision
-    after: Decision
+    """A cell whose `allowed` differs between two snapshots; the decisions on first read."""
+
+    __slots__ = ("field", "purpose", "channel", "_indexes", "_before", "_after")
+
+    def __init__(self, cell: tuple[str, str, str], before: CatalogIndex,
+                 after: CatalogIndex) -> None:
+        self.field, self.purpose, self.channel = cell
+        self._indexes = (before, after)
+        self._before = self._after = None
+
+    @property
+    def before(self) -> Decision:
+        if self._before is None:
+            self._before = self._indexes[0].check(self.field, self.purpose, self.channel)
+        return self._before
+
+    @property
+    def after(self) -> Decision:
+        if self._after is None:
+            self._after = self._indexes[1].check(self.field, self.purpose, self.channel)
+        return self._after
 
 
 @dataclass(frozen=True)
@@ -61,13 +80,14 @@ def simulate(cat: Catalog, principal: Principal, changes: list[Mapping],
     flips: list[Flip] = []
     checked = 0
     partial = False
+    was, now = before.allowed, after.allowed
     for cell in cells:
         if checked >= MAX_CELLS or len(flips) >= MAX_FLIPS:
             partial = True
             break
         checked += 1
-        if before.allowed(*cell) != after.allowed(*cell):
-            flips.append(Flip(before.check(*cell), after.check(*cell)))
+        if was(*cell) != now(*cell):
+            flips.append(Flip(cell, before, after))
     return Simulation(flips, checked, partial, before.revision)
 
 

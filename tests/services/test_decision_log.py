@@ -66,6 +66,30 @@ def test_counts_equal_the_checks_sent(demo_catalog, reviewer):
     assert everything(demo_catalog, reviewer, field="crm.custom") == []  # whole segments
 
 
+def test_repeated_batches_count_like_any_other(demo_catalog, reviewer):
+    """A checkMany asked again is counted through its kept batch; one that only looks like
+    it (same length, same first, middle and last decisions) is counted decision by decision."""
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
+    who = Principal("pipeline", name="batcher")
+    batch = [(EMAIL, "service", "web"), (SIZE, "service", "web"), (EMAIL, "service", "sms"),
+             (SIZE, "marketing.direct", "sms"), (EMAIL, "marketing.direct", "email")]
+    lookalike = [*batch[:1], (SIZE, "analytics", "web"), *batch[2:]]
+    sent = []
+    for reqs in [batch, batch, lookalike, batch, lookalike, batch[:3], batch]:
+        recorder.record(who, demo_catalog.index.check_many(reqs))
+        sent += reqs
+    assert recorder.waiting == len(sent)
+    recorder.flush()
+    index = demo_catalog.index
+    expected: dict = {}
+    for f, p, c in sent:
+        key = (f, p, c, index.check(f, p, c).allowed)
+        expected[key] = expected.get(key, 0) + 1
+    got = {(e.field, e.purpose, e.channel, e.allowed): e.count
+           for e in everything(demo_catalog, reviewer, caller="batcher")}
+    assert got == expected
+
+
 def test_order_is_newest_minute_first_then_by_key(demo_catalog, reviewer):
     recorder = decision_log.enable(demo_catalog)
     old = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)

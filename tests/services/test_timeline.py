@@ -140,6 +140,8 @@ def test_as_of_time_and_the_empty_catalog(catalog, admin, pipeline):
     (AsOf(time=datetime.now(UTC) + timedelta(days=1)), None, Conflict, "future"),
 ])
 def test_as_of_bad_input(catalog, pipeline, as_of, at_least, error, words):
+    for revision in range(min(catalog.index.revision, 1) + 1):  # cached: still refused
+        checks.check(catalog, pipeline, "crm.t.a", "service", "web", as_of=AsOf(revision))
     with pytest.raises(error, match=words):
         checks.check(catalog, pipeline, "crm.t.a", "service", "web", at_least, as_of)
     with pytest.raises(error, match=words):
@@ -187,3 +189,74 @@ def test_changes_bad_input(catalog, reviewer, args, error):
 def test_pipelines_may_not_read_the_change_feed(catalog, pipeline):
     with pytest.raises(Forbidden):
         timeline.changes(catalog, pipeline)
+
+
+def _history(catalog, admin, seed: int, steps: int = 30) -> dict[int, CatalogIndex]:
+    rng = random.Random(seed)
+    kept = {catalog.index.revision: snapshot(catalog)}
+    for step in range(steps):
+        try:
+            random_write(catalog, admin, rng, step)
+        except (BadInput, NotFound, Conflict):
+            pass
+        kept[catalog.index.revision] = snapshot(catalog)
+    return kept
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_continuing_from_a_snapshot_equals_a_replay_both_ways(catalog, admin, seed):
+    """From every revision's index (folded from the start, as the cache holds them, and the
+    live one) to every other revision, forward and backward: the same decisions as the state
+    kept at that revision, and the same records as a fold from the start."""
+    kept = _history(catalog, admin, seed)
+    purposes = sorted({*PURPOSES, *catalog.index.taxonomy.purposes} - {"service.delivery"})
+    requests = cells(purposes)
+    folded = {r: timeline.build_index_at(catalog, r) for r in kept}
+    bases = [*folded.values(), catalog.index]
+    continued = {True: 0, False: 0}
+    with catalog.engine.connect() as conn:
+        for base in bases:
+            for revision, expected in kept.items():
+                got = timeline.continue_from(conn, base, revision)
+                if got is None:  # back past a registration: only then
+                    assert revision < base.revision
+                    assert set(base.fields) - set(folded[revision].fields)
+                    continue
+                continued[base.revision <= revision] += 1
+                where = f"from {base.revision} to {revision}"
+                assert got.revision == revision
+                assert got.check_many(requests) == expected.check_many(requests), where
+                assert dict(got.fields.items()) == dict(folded[revision].fields.items()), where
+                assert {(u, d, got.graph.up[d][u]) for u, d in got.graph.edges()} == {
+                    (u, d, expected.graph.up[d][u]) for u, d in expected.graph.edges()}, where
+    assert continued[True] > 100 and continued[False] > 20
+
+
+def test_as_of_continues_from_the_live_index_and_leaves_it_alone(catalog, admin, pipeline,
+                                                                 monkeypatch):
+    kept = _history(catalog, admin, seed=5)
+    live = catalog.index
+    purposes = sorted({*PURPOSES, *live.taxonomy.purposes} - {"service.delivery"})
+    requests = cells(purposes)
+    now = live.check_many(requests)
+    continued = []
+    monkeypatch.setattr(timeline, "continue_from", lambda *a, f=timeline.continue_from:
+                        continued.append(f(*a)) or continued[-1])
+    revision = max(r for r in kept if r < live.revision)
+    got = checks.check_many(catalog, pipeline, requests, as_of=AsOf(revision=revision))
+    assert got == kept[revision].check_many(requests)
+    assert len(continued) == 1 and continued[0] is not None  # one commit back from the live
+    assert catalog.index is live
+    assert live.check_many(requests) == now == snapshot(catalog).check_many(requests)
+    # A later write: its answers are those of a fresh index (no historical verdict in them).
+    fields.grant_purpose(catalog, admin, NAMES[-1], Grant("marketing", ("email",)))
+    assert checks.check_many(catalog, pipeline, requests) == snapshot(catalog).check_many(
+        requests)
+
+
+@pytest.mark.parametrize("transform", [None, "dedupe", 'x "transform":null, y', "null", ""])
+def test_an_edge_entry_gives_its_transform(transform):
+    from catalog.db.records import edge_json
+    from catalog.db.repo import _dump
+    entry = _dump(edge_json(Edge("crm.t.a", "crm.t.b", transform)))
+    assert timeline._transform(entry) == transform

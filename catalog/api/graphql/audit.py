@@ -59,8 +59,15 @@ class Flip:
     field: str
     purpose: str
     channel: str
-    before: t.Decision
-    after: t.Decision
+    flip: strawberry.Private[simulate.Flip]
+
+    @strawberry.field
+    def before(self) -> t.Decision:  # built only when selected (simulate.Flip is lazy)
+        return t.Decision.of(self.flip.before)
+
+    @strawberry.field
+    def after(self) -> t.Decision:
+        return t.Decision.of(self.flip.after)
 
 
 @strawberry.type
@@ -149,8 +156,7 @@ async def simulate_(info: Info, changes: list[ChangeInput],
     result = await off_loop(simulate.simulate, info.context.catalog, info.context.principal,
                             [change_mapping(c) for c in changes], reqs)
     return Simulation(
-        flips=[Flip(field=f.before.field, purpose=f.before.purpose, channel=f.before.channel,
-                    before=t.Decision.of(f.before), after=t.Decision.of(f.after))
+        flips=[Flip(field=f.field, purpose=f.purpose, channel=f.channel, flip=f)
                for f in result.flips],
         checked=result.checked, partial=result.partial, revision=result.revision)
 

@@ -38,6 +38,8 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -57,13 +59,13 @@ from catalog.api.graphql.documents import Prepared
 from catalog.api.graphql.errors import shape
 from catalog.api.graphql.lean_json import NotLean, Selection, collect, decision_selection
 from catalog.api.graphql.lean_lineage import lineage_selection
-from catalog.services import checks, lineage
+from catalog.services import checks, lineage, timeline
 
 NOT_LEAN = None
 # The arguments this path reads, per root field; and CheckInput's fields. Anything else in a
 # document, or in CheckInput's definition, sends the document to strawberry.
-ARGUMENTS = {"check": frozenset(("field", "purpose", "channel", "atLeastRevision")),
-             "checkMany": frozenset(("requests", "atLeastRevision")),
+ARGUMENTS = {"check": frozenset(("field", "purpose", "channel", "atLeastRevision", "asOf")),
+             "checkMany": frozenset(("requests", "atLeastRevision", "asOf")),
              "lineage": frozenset(("field", "direction", "depth"))}
 CHECK_INPUT_FIELDS = ("field", "purpose", "channel")
 
@@ -141,7 +143,9 @@ class LeanExecutor:
                 return NOT_LEAN
             recipe = _recipe(query_type.fields[name], nodes[0])
             roots.append(Root(key, name, nodes[0], head, selection, recipe))
-        plain = _plain_variables(operation)
+        # A literal holding variables (asOf: {revision: $r}) is read by graphql-core from its
+        # own coercion of the variables: then every variable takes that way.
+        plain = None if any(r.recipe is None for r in roots) else _plain_variables(operation)
         return Plan(operation, tuple(roots), plain, _single(roots, plain))
 
     # -- running -------------------------------------------------------------------------
@@ -233,6 +237,8 @@ def _single(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
                 return None  # a constant argument: the general path takes it
             continue  # an argument left out, its default null (atLeastRevision, asOf)
         names[argument] = variable
+    if "asOf" in names:  # a historical index: the general path resolves it
+        return None
     three = tuple(names.get(a) for a in ("field", "purpose", "channel"))
     # Declared String! (String would let null through: graphql-core reports that).
     if any(v is None or kinds.get(v) != "String!" for v in three):
@@ -278,6 +284,13 @@ async def _run(name: str, args: dict, catalog, principal, snap: _Snapshot):
             reqs = list(map(_TRIPLE, reqs))
         checks.precheck(principal, reqs)
         call = (checks.check_many, catalog, principal, reqs, at_least)
+    as_of = args.get("asOf")  # coerced by graphql-core: {revision, time}
+    if as_of is not None:
+        as_of = timeline.AsOf(as_of.get("revision"), as_of.get("time"))
+        if at_least is None and as_of.time is None and \
+                timeline.cached(catalog, as_of.revision) is not None:
+            return call[0](*call[1:], as_of)  # built already: nothing to wait for
+        return await off_loop(*call, as_of)  # may build the index: off the event loop
     if at_least is not None and snap.get(catalog).revision < at_least:
         return await off_loop(*call)  # waits for the revision, off the event loop
     return call[0](*call[1:], index=snap.get(catalog))
@@ -299,12 +312,24 @@ def _recipe(field_def, node: FieldNode) -> Recipe | None:
                 out.append((name, None, arg.default_value))
         elif isinstance(value, VariableNode):
             out.append((name, value.name.value, arg.default_value))
+        elif _holds_variables(value):  # not a constant, though value_from_ast may make one
+            return None
         else:
             const = value_from_ast(value, arg.type)
             if const is Undefined:
                 return None
             out.append((name, None, const))
     return tuple(out)
+
+
+def _holds_variables(node) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(map(_holds_variables, node.values))
+    if isinstance(node, ObjectValueNode):
+        return any(_holds_variables(f.value) for f in node.fields)
+    return False
 
 
 def _apply(recipe: Recipe, coerced: dict) -> dict:
@@ -319,7 +344,7 @@ def _apply(recipe: Recipe, coerced: dict) -> dict:
     return args
 
 
-_PLAIN_TYPES = ("String!", "String", "Int", "Int!", "[CheckInput!]!", "[CheckInput!]")
+_PLAIN_TYPES = ("String!", "String", "Int", "Int!", "[CheckInput!]!", "[CheckInput!]", "AsOf")
 _INT_RANGE = range(-2**31, 2**31)
 
 
@@ -336,7 +361,8 @@ def _plain_variables(op: OperationDefinitionNode) -> tuple[tuple[str, str], ...]
 def _plain_values(plain: tuple[tuple[str, str], ...] | None,
                   given: dict | None) -> dict | None:
     """Variables that graphql-core would coerce to themselves (strings that are strings, ints
-    in range, check inputs with exactly their three string keys), as they are: its coercion
+    in range, check inputs with exactly their three string keys, an asOf with a revision
+    alone), as they are: its coercion
     costs ~20 ms for 1,000 check inputs. Check inputs come back taken apart into triples.
     None when anything is off or unusual: then graphql-core coerces, and reports errors in
     its words."""
@@ -359,6 +385,11 @@ def _plain_values(plain: tuple[tuple[str, str], ...] | None,
         elif kind.startswith("Int"):
             if type(value) is not int or value not in _INT_RANGE:
                 return None
+        elif kind == "AsOf":  # {revision: int} alone (a time is a string to parse)
+            if type(value) is not dict or len(value) != 1 or \
+                    type(value.get("revision")) is not int or value["revision"] not in _INT_RANGE:
+                return None
+            value = {"revision": value["revision"], "time": None}
         else:
             value = _triples(value)
             if value is None:
