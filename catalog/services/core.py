@@ -53,9 +53,10 @@ class Txn:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the index is built: it makes millions of objects
-    and no cycles, and the collections its growth sets off were a third of start-up."""
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an index is built (at start-up, or as of a past
+    revision): it makes millions of objects and no cycles, and the collections its growth
+    sets off were a third of start-up."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -88,7 +89,7 @@ class Catalog:
 
     def reload(self) -> None:
         """Build the index from the database, from one consistent snapshot."""
-        with self._lock, self._snapshot() as conn, _collector_paused():
+        with self._lock, self._snapshot() as conn, collector_paused():
             revision = repo.current_revision(conn=conn)
             taxonomy = load_taxonomy(conn)
             rules = repo.load_rules(conn=conn)

@@ -11,11 +11,9 @@ and has caches of its own, so it cannot leak into current answers; and the answe
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -30,7 +28,7 @@ from catalog.domain.rules import PolicyRule, rule_from_spec
 from catalog.domain.taxonomy import Taxonomy
 from catalog.errors import BadInput, Conflict
 from catalog.services.auth import Principal, require
-from catalog.services.core import Catalog, taxonomy_from_rows
+from catalog.services.core import Catalog, collector_paused, taxonomy_from_rows
 
 CACHED_INDEXES = 4  # historical indexes kept per catalog (each as big as the catalog was)
 # Continue from a snapshot when the rows between are at most 1/DELTA_SHARE of what a fold
@@ -161,7 +159,7 @@ def build_index_at(cat: Catalog, revision: int,
     """The catalog at a revision: continued from the nearest of `bases` (snapshots of this
     catalog: the live one, cached historical ones) when the change-log rows between the two
     are clearly fewer than a fold from the start would read; else folded from the start."""
-    with _no_gc(), cat.engine.connect() as conn:
+    with collector_paused(), cat.engine.connect() as conn:
         if bases:
             base = min(bases, key=lambda b: abs(b.revision - revision))
             lo, hi = sorted((base.revision, revision))
@@ -175,17 +173,6 @@ def build_index_at(cat: Catalog, revision: int,
         return replay.index(revision)
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """The cycle collector paused while an index is built: it would walk the growing heap
-    again and again (a quarter of a 100k-field build) and find nothing to free."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def continue_from(conn, base: CatalogIndex, revision: int) -> CatalogIndex | None:
