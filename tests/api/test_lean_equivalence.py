@@ -361,18 +361,49 @@ ASOF_SINGLE = ("query($f: String!, $p: String!, $c: String!, $a: AsOf) { check(f
                "purpose: $p, channel: $c, asOf: $a) { allowed reasons { code } revision } }")
 
 
-@pytest.mark.parametrize("as_of", [{"revision": 1}, {"revision": 2}, None, {"revision": 10**6}])
-def test_an_asof_variable_keeps_a_lone_check_off_the_shortcut(endpoint, as_of):
-    """The shortcut answers from the live index: a check naming asOf must not take it."""
+@pytest.mark.parametrize("as_of", [
+    {"revision": 1}, {"revision": 2}, None, {"revision": 10**6}, {"revision": -1},
+    {"revision": True}, {"revision": 1, "time": None}, {"time": "2026-01-01T00:00:00Z"},
+    {"revision": "1"}, {}, 5])
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_a_lone_check_with_an_asof_variable_answers_as_strawberry(endpoint, as_of, who):
+    """The shortcut takes a lone check naming asOf too: from the historical index this worker
+    holds for {revision: r}; anything else (not built yet, a time, an odd value) goes the
+    general way. Either way the answer is strawberry's."""
     plan = plan_of(endpoint, ASOF_SINGLE)
-    assert plan is not None and plan.single is None
+    assert plan is not None and plan.single is not None
     payload = {"query": ASOF_SINGLE, "variables": {"f": "crm.customers.email", "p": "service",
                                                    "c": "web", "a": as_of}}
-    lean = run(endpoint, payload, Principal("pipeline"), lean=True)
-    assert lean == run(endpoint, payload, Principal("pipeline"), lean=False)
-    if as_of == {"revision": 1}:  # taxonomy only: the demo's fields came at revision 2
+    lean = run(endpoint, payload, who, lean=True)
+    assert lean == run(endpoint, payload, who, lean=False)
+    if as_of == {"revision": 1} and as_of["revision"] is not True and who is not None:
+        # the demo's fields came at revision 2
         assert lean["data"]["check"]["revision"] == 1
         assert lean["data"]["check"]["reasons"][0]["code"] == "UNKNOWN_FIELD"
+
+
+def test_the_shortcut_answers_asof_from_the_held_index_and_never_leaks_it(endpoint,
+                                                                         monkeypatch):
+    """Once the index at revision 1 is held, the shortcut answers from it (the general path
+    is never entered), and the same plan without asOf answers from the live index."""
+    from catalog.api.graphql import lean as lean_module
+    who = Principal("pipeline")
+    ask = {"f": "crm.customers.email", "p": "service", "c": "web"}
+    past = {"query": ASOF_SINGLE, "variables": {**ask, "a": {"revision": 1}}}
+    now = {"query": ASOF_SINGLE, "variables": {**ask, "a": None}}
+    run(endpoint, past, who, lean=True)  # builds and holds the index at revision 1
+
+    def general_path(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(lean_module, "_run", general_path)
+    for _ in range(2):
+        then = run(endpoint, past, who, lean=True)["data"]["check"]
+        assert then["revision"] == 1 and then["reasons"][0]["code"] == "UNKNOWN_FIELD"
+        current = run(endpoint, now, who, lean=True)["data"]["check"]
+        assert current["revision"] == endpoint.catalog.index.revision > 1
+        assert current == run(endpoint, now, who, lean=False)["data"]["check"]
+        assert "UNKNOWN_FIELD" not in [r["code"] for r in current["reasons"]]
 
 
 FIELD_ALL = ("name category source owner description sourceSystem deprecated revision "

@@ -91,8 +91,8 @@ class Plan:
     plain_variables: tuple[tuple[str, str], ...] | None = None
     # A lone `check` whose field, purpose and channel come from variables (the pipelines'
     # single check): (answer prefix, selection, the three variables' names, atLeastRevision's
-    # variable or None). None for any other plan.
-    single: tuple[bytes, Selection, tuple[str, str, str], str | None] | None = None
+    # and asOf's variables or None). None for any other plan.
+    single: tuple[bytes, Selection, tuple[str, str, str], str | None, str | None] | None = None
 
 
 class LeanExecutor:
@@ -156,13 +156,20 @@ class LeanExecutor:
         if single is not None and type(variables) is dict:
             # The pipelines' single check, when its variables are plain strings and it waits
             # for no revision: the general path below, minus its per-request bookkeeping.
-            head, selection, (fv, pv, cv), av = single
+            head, selection, (fv, pv, cv), av, ov = single
             f, p, c = variables.get(fv), variables.get(pv), variables.get(cv)
+            # asOf given: only a historical index this worker holds already (else the
+            # general path resolves, builds and reports).
+            past = None if ov is None else variables.get(ov)
+            index = None if past is None else _held(catalog, past)
             if type(f) is str and type(p) is str and type(c) is str and \
-                    (av is None or variables.get(av) is None):
+                    (av is None or variables.get(av) is None) and \
+                    (past is None or index is not None):
                 try:
-                    catalog.fresh()
-                    decision = checks.check(catalog, principal, f, p, c, index=catalog.index)
+                    if index is None:
+                        catalog.fresh()
+                        index = catalog.index
+                    decision = checks.check(catalog, principal, f, p, c, index=index)
                 except Exception as exc:
                     return _error(exc, plan.roots[0])
                 return head + selection.one(decision) + b"}}"
@@ -237,14 +244,23 @@ def _single(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
                 return None  # a constant argument: the general path takes it
             continue  # an argument left out, its default null (atLeastRevision, asOf)
         names[argument] = variable
-    if "asOf" in names:  # a historical index: the general path resolves it
-        return None
     three = tuple(names.get(a) for a in ("field", "purpose", "channel"))
     # Declared String! (String would let null through: graphql-core reports that).
     if any(v is None or kinds.get(v) != "String!" for v in three):
         return None
     return (b'{"data":{' + roots[0].head, roots[0].selection, three,
-            names.get("atLeastRevision"))
+            names.get("atLeastRevision"), names.get("asOf"))
+
+
+def _held(catalog, as_of) -> Any:
+    """The historical index this worker holds for an asOf variable that is plainly
+    {revision: r} (as _plain_values takes it); None for anything else."""
+    if type(as_of) is not dict or len(as_of) != 1:
+        return None
+    revision = as_of.get("revision")
+    if type(revision) is not int or revision not in _INT_RANGE:
+        return None
+    return timeline.cached(catalog, revision)  # valid: it was resolved when built
 
 
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)
