@@ -434,3 +434,25 @@ def test_lineage_takes_the_lean_path_and_answers_as_strawberry(endpoint, query, 
     assert lean == run(endpoint, payload, who, lean=False)
     if who is not None and who.role == "owner" and "no.such" not in str(variables):
         assert lean["data"] is not None  # an answer, not only errors, is compared
+
+
+LINEAGE_TEXT = ("query($f: String!) { lineage(field: $f) "
+                "{ root partial nodes { name } edges { upstream downstream transform } } }")
+
+
+@pytest.mark.parametrize("odd", ['a.b."q"', "a.b.back\\slash", "a.b.tab\there", "a.b.é",
+                                 "a.b.del\x7f", "a.b.plain"])
+@pytest.mark.parametrize("partial", [False, True])
+def test_lineage_text_is_orjsons_whatever_the_names_and_transforms(endpoint, odd, partial):
+    """The lean path writes names and edges as joined text only when every name is plain
+    (nothing JSON escapes); any other name goes through orjson, so the bytes are the same
+    either way. Transforms are free text: always written by orjson."""
+    from catalog.domain.model import LineageResult
+    root = "a.b.root"
+    rows = ((odd, root, 'x "y" \\ z\n\t é'), ("a.b.other", root, None), (odd, "a.b.other", "t"))
+    result = LineageResult(root, (root, "a.b.other", odd), rows, partial)
+    selection = plan_of(endpoint, LINEAGE_TEXT).roots[0].selection
+    expected = {"root": root, "partial": partial,
+                "nodes": [{"name": n} for n in result.nodes],
+                "edges": [{"upstream": u, "downstream": d, "transform": t} for u, d, t in rows]}
+    assert selection.render(result, None) == orjson.dumps(expected)
