@@ -275,8 +275,8 @@ class LineageGraph:
         A level is found with C calls (map, set union and difference, sort); edges are read
         once at the end, only for the nodes kept (a deep catalog answers ~10,000 nodes at
         depth 10): the walk is bound by memory reads, not by Python steps. rows: edges as
-        (upstream, downstream, transform) tuples instead of Edge objects, for a caller that
-        only writes them out (the lean GraphQL path)."""
+        EdgeRows ((upstream, downstream, transform) rows, or each node's parents) instead of
+        Edge objects, for a caller that only writes them out (the lean GraphQL path)."""
         nodes = [root]
         seen = {root}
         partial = False
@@ -311,17 +311,54 @@ class LineageGraph:
                 level_down = [n for n in new if n in found_down]
             else:
                 level_up, level_down = (new, []) if found_up else ([], new)
+        edges = EdgeRows(expanded, partial, seen, up_get)
+        return LineageResult(root, tuple(nodes), edges if rows else
+                             tuple([_edge(u, d, t) for u, d, t in edges]), partial)
+
+
+class EdgeRows:
+    """A lineage's edges as (upstream, downstream, transform) rows in the walk's order, made
+    each time they are iterated. `levels` holds, per distance, the nodes expanded upstream
+    with their parents ({parent: transform}) and downstream with their children: a caller
+    that writes each node's parent edges as one piece of text (the lean GraphQL path) needs
+    no row at all. `cut`: the walk was cut, so a neighbour of a node expanded may be missing
+    from the nodes (rows leave its edge out; a piece written from a node's parents would
+    not)."""
+
+    __slots__ = ("levels", "cut", "_kept", "_up_get")
+
+    def __init__(self, levels: list, cut: bool, kept: set[str], up_get: Callable) -> None:
+        self.levels = levels
+        self.cut = cut
+        self._kept = kept
+        self._up_get = up_get
+
+    def __iter__(self) -> Iterator[tuple[str, str, str | None]]:
+        return iter(self.rows())
+
+    def __len__(self) -> int:
+        return len(self.rows())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EdgeRows | tuple | list) and self.rows() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EdgeRows({self.rows()!r})"
+
+    def rows(self) -> list[tuple[str, str, str | None]]:
         edges: list[tuple[str, str, str | None]] = []
-        for ups, downs in expanded:
-            if partial:  # a neighbour may have been cut
+        seen, up_get = self._kept, self._up_get
+        for ups, downs in self.levels:
+            if self.cut:  # a neighbour may have been cut
                 edges += [(o, n, p[o]) for n, p in ups for o in sorted(p) if o in seen]
                 edges += [(n, o, up_get(o)[n]) for n, c in downs for o in sorted(c)
                           if o in seen]
             else:  # every neighbour of a node expanded was kept
                 edges += [(o, n, p[o]) for n, p in ups for o in sorted(p)]
                 edges += [(n, o, up_get(o)[n]) for n, c in downs for o in sorted(c)]
-        return LineageResult(root, tuple(nodes), tuple(edges) if rows else
-                             tuple([_edge(u, d, t) for u, d, t in edges]), partial)
+        return edges
 
 
 def _getter(m: Layered) -> Callable:

@@ -63,5 +63,5 @@ class Edge:
 class LineageResult:
     root: str
     nodes: tuple[str, ...]  # root first, then by distance, then by name
-    edges: tuple[Edge, ...]
+    edges: tuple[Edge, ...]  # or rows (lineage.EdgeRows) for the lean GraphQL path
     partial: bool

@@ -26,6 +26,7 @@ import orjson
 from graphql import FieldNode
 
 from catalog.api.graphql.lean_json import NotLean, sub_fields
+from catalog.domain.lineage import EdgeRows
 from catalog.domain.model import LineageResult
 
 # name -> attribute of the record (plain values), for Field, Grant and LineageEdge.
@@ -145,20 +146,50 @@ class _Transforms(dict):
 
 
 def _edges_writer(nodes: list[FieldNode], fragments: dict):
-    """Edge rows: as formatted text when the selection is `upstream downstream transform`
-    (what the client and pipelines ask) and every name is plain; else dicts and orjson."""
+    """Edge rows: as text when the selection is `upstream downstream transform` (what the
+    client and pipelines ask) and every name is plain; else dicts and orjson. An upstream
+    walk that was not cut is written from each node's parent edges as one piece of text
+    (_parent_text), kept from earlier answers."""
     fields = _fields(nodes, "LineageEdge", fragments)
     build = _rows_builder(fields, EDGE_ATTRIBUTES, "LineageEdge")
-    if [(k, more[0].name.value) for k, more in fields.items()] == \
+    if [(k, more[0].name.value) for k, more in fields.items()] != \
             [("upstream", "upstream"), ("downstream", "downstream"), ("transform", "transform")]:
-        def write(r: LineageResult, index, plain: bool) -> bytes:
-            if not plain:
-                return orjson.dumps(build(r.edges))
-            t = _Transforms()
-            return ("[" + ",".join([f'{{"upstream":"{u}","downstream":"{d}","transform":{t[x]}}}'
-                                    for u, d, x in r.edges]) + "]").encode()
-        return write
-    return lambda r, index, plain: orjson.dumps(build(r.edges))
+        return lambda r, index, plain: orjson.dumps(build(r.edges))
+
+    def write(r: LineageResult, index, plain: bool) -> bytes:
+        edges = r.edges
+        if not plain:
+            return orjson.dumps(build(edges))
+        t = _Transforms()
+        if type(edges) is EdgeRows and not edges.cut and \
+                not any(downs for _, downs in edges.levels):
+            known = _PARENT_TEXTS  # the lookup inline: 8,000 calls saved on a deep walk
+            parts = [hit[1] if (hit := known.get(n)) is not None and hit[0] is p
+                     else _parent_text(n, p, t) for ups, _ in edges.levels for n, p in ups]
+        else:
+            parts = [f'{{"upstream":"{u}","downstream":"{d}","transform":{t[x]}}}'
+                     for u, d, x in edges]
+        return ("[" + ",".join(parts) + "]").encode()
+    return write
+
+
+# node -> (its parents, the text of its parent edges as `upstream downstream transform`
+# objects, parents by name). A graph never changes a parents dict it has published (a change
+# makes a new one, domain/lineage.py), so the same dict means the same text; the entry holds
+# the dict, so `is` cannot meet another one at the same address. Keyed by the catalog's
+# names, not by what callers send, and cleared when full (~250 bytes of text a node).
+_PARENT_TEXTS: dict[str, tuple[dict, str]] = {}
+MAX_PARENT_TEXTS = 1 << 17
+
+
+def _parent_text(node: str, parents: dict, transforms: _Transforms) -> str:
+    """The text of node's parent edges, made now and kept."""
+    text = ",".join([f'{{"upstream":"{u}","downstream":"{node}",'
+                     f'"transform":{transforms[parents[u]]}}}' for u in sorted(parents)])
+    if len(_PARENT_TEXTS) >= MAX_PARENT_TEXTS:
+        _PARENT_TEXTS.clear()
+    _PARENT_TEXTS[node] = (parents, text)
+    return text
 
 
 def _fields(nodes: list[FieldNode], type_name: str, fragments: dict) -> dict:
