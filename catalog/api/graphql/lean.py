@@ -216,7 +216,7 @@ class LeanExecutor:
             elif root.name == "check":
                 parts.append(root.selection.one(values[i]))
             elif root.name == "lineage":
-                parts.append(root.selection.render(values[i], snap.index))
+                root.selection.render_into(parts, values[i], snap.index)
             else:
                 parts += (b"[", root.selection.many(values[i]), b"]")
         parts.append(b"}}")
