@@ -10,7 +10,9 @@ What pipelines and the client ask, `nodes { name }` and `edges { upstream downst
 transform }`, is written as text joined in C (names between quotes as they are, transforms
 by orjson once per distinct text), when every name in the answer is plain: nothing in it that
 JSON escapes (field names never hold any; _plain_names makes sure). Dicts for 20,000 edges
-were half the request. Any other selection is built as lists of dicts written by orjson.
+were half the request. An upstream walk that was not cut is written from each node's parent
+edges, kept as text between answers (_parent_text). Any other selection is built as lists of
+dicts written by orjson, and the answer's pieces are joined once, with the other roots'.
 
 As in lean_json.py, only the fields in the allow-lists below are known: a selection with any
 other field, or with arguments on a field, is refused at plan time (strawberry answers).
@@ -26,7 +28,7 @@ import orjson
 from graphql import FieldNode
 
 from catalog.api.graphql.lean_json import NotLean, sub_fields
-from catalog.domain.lineage import EdgeRows
+from catalog.domain.edge_rows import EdgeRows
 from catalog.domain.model import LineageResult
 
 # name -> attribute of the record (plain values), for Field, Grant and LineageEdge.
