@@ -77,3 +77,31 @@ def test_lineage_equals_the_plain_walk(dag, data):
     max_nodes = data.draw(st.integers(1, 30))
     assert graph.lineage(root, direction, depth, max_nodes) == \
         reference_lineage(graph, root, direction, depth, max_nodes)
+    rows = graph.lineage(root, direction, depth, max_nodes, rows=True).edges
+    assert list(rows) == [(e.upstream, e.downstream, e.transform)
+                          for e in reference_lineage(graph, root, direction, depth,
+                                                     max_nodes).edges]
+
+
+@settings(max_examples=200, deadline=None)
+@given(dags(), st.data())
+def test_a_published_parents_dict_is_one_nodes_and_never_changes(dag, data):
+    """The lean GraphQL path keeps a node's parent edges as text by the identity of its
+    parents dict (api/graphql/lean_lineage.py): that holds only if no two nodes share one and
+    no graph changes one it has published, whatever evolve adds, removes or re-labels."""
+    names, edges = dag
+    graph = LineageGraph.build(names, edges[: len(edges) // 2])
+    for step in range(3):
+        before = {d: (p, dict(p)) for d, p in graph.up.items()}
+        assert len({id(p) for p, _ in before.values()}) == len(before)
+        batch = data.draw(st.lists(st.sampled_from(edges), max_size=4, unique=True)) \
+            if edges else []
+        remove = [(e.upstream, e.downstream) for e in batch if step == 1]
+        add = [Edge(e.upstream, e.downstream, f"v{step}") for e in batch if step != 1]
+        nxt = graph.evolve(add_edges=add, remove_edges=remove)
+        for d, (p, copy) in before.items():
+            assert p == copy  # the old graph's dict did not change
+            if d in {e.downstream for e in add} | {d for _, d in remove}:
+                assert nxt.up.get(d) is not p or p == dict(nxt.up.get(d, {}))
+        graph = nxt
+    assert len({id(p) for p in graph.up.values()}) == len(graph.up)
