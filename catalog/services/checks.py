@@ -60,6 +60,24 @@ def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str
     return decisions
 
 
+def check_many_raw(cat: Catalog, principal: Principal,
+                   pieces: list[bytes]) -> list[Decision] | None:
+    """check_many() for requests still as their JSON bytes (api/graphql/lean_raw.py), from
+    the current snapshot; None unless it answered every one of them before (then
+    check_many() answers them and keeps them for next time)."""
+    precheck(principal, pieces)
+    cat.fresh()
+    decisions = cat.index.check_many_raw(pieces)
+    if decisions is None:
+        return None
+    recorder = getattr(cat, "decision_log", None)
+    if recorder is not None:  # as in check()
+        recorder.record(principal, decisions)
+    if cat.seen is not None:
+        cat.seen.append(decisions)
+    return decisions
+
+
 def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,
            as_of: AsOf | None) -> CatalogIndex:
     """The snapshot to answer from, or the catalog as it stood at asOf."""

@@ -93,6 +93,10 @@ class Plan:
     # single check): (answer prefix, selection, the three variables' names, atLeastRevision's
     # variable or None). None for any other plan.
     single: tuple[bytes, Selection, tuple[str, str, str], str | None] | None = None
+    # A lone `checkMany` whose requests come from the document's only variable, waiting for
+    # no revision and asking no asOf (the pipelines' batch, answered from the request's
+    # bytes by lean_raw.py): (answer prefix up to '[', selection, the variable's name).
+    many: tuple[bytes, Selection, str] | None = None
 
 
 class LeanExecutor:
@@ -146,7 +150,7 @@ class LeanExecutor:
         # A literal holding variables (asOf: {revision: $r}) is read by graphql-core from its
         # own coercion of the variables: then every variable takes that way.
         plain = None if any(r.recipe is None for r in roots) else _plain_variables(operation)
-        return Plan(operation, tuple(roots), plain, _single(roots, plain))
+        return Plan(operation, tuple(roots), plain, _single(roots, plain), _many(roots, plain))
 
     # -- running -------------------------------------------------------------------------
     async def execute(self, plan: Plan, variables: dict | None, catalog,
@@ -245,6 +249,22 @@ def _single(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
         return None
     return (b'{"data":{' + roots[0].head, roots[0].selection, three,
             names.get("atLeastRevision"))
+
+
+def _many(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
+    """Plan.many for these roots, or None."""
+    if len(roots) != 1 or roots[0].name != "checkMany" or plain is None or \
+            len(plain) != 1 or roots[0].recipe is None:
+        return None
+    variable = None
+    for argument, name, value in roots[0].recipe:
+        if argument == "requests" and name is not None:
+            variable = name
+        elif name is not None or value is not None:  # atLeastRevision or asOf given
+            return None
+    if variable is None or plain[0] != (variable, "[CheckInput!]!"):
+        return None
+    return b'{"data":{' + roots[0].head + b"[", roots[0].selection, variable
 
 
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)

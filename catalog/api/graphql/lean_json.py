@@ -66,6 +66,9 @@ class Selection:
         self.build = build
         self.memo: dict[int, bytes] = {}
         self.keep: dict[int, Decision] = {}
+        # One bytes object per distinct answer: most decisions of a pipeline's selection
+        # read alike, so a batch's join copies from a few objects the cache already holds.
+        self.shared: dict[bytes, bytes] = {}
         _memos.add(self)
 
     def one(self, d: Decision) -> bytes:
@@ -87,6 +90,7 @@ class Selection:
             return data
         if _usage["entries"] >= MEMO_ENTRIES or _usage["bytes"] + len(data) > MEMO_BYTES:
             clear_memos()
+        data = self.shared.setdefault(data, data)
         self.memo[id(d)] = data
         self.keep[id(d)] = d
         _usage["entries"] += 1
@@ -98,6 +102,7 @@ def clear_memos() -> None:
     for selection in list(_memos):
         selection.memo.clear()
         selection.keep.clear()
+        selection.shared.clear()
     _usage["entries"] = _usage["bytes"] = 0
 
 
