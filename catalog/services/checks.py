@@ -52,30 +52,28 @@ def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str
                index: CatalogIndex | None = None, logged: bool = True) -> list[Decision]:
     precheck(principal, requests)
     decisions = _index(cat, index, at_least_revision, as_of).check_many(requests)
-    recorder = getattr(cat, "decision_log", None)
-    if recorder is not None and logged:  # as in check()
-        recorder.record(principal, decisions)
-    if cat.seen is not None:
+    if logged:
+        record_many(cat, principal, decisions)
+    elif cat.seen is not None:
         cat.seen.append(decisions)
     return decisions
 
 
-def check_many_raw(cat: Catalog, principal: Principal,
-                   pieces: list[bytes]) -> list[Decision] | None:
-    """check_many() for requests still as their JSON bytes (api/graphql/lean_raw.py), from
-    the current snapshot; None unless it answered every one of them before (then
-    check_many() answers them and keeps them for next time)."""
+def raw_snapshot(cat: Catalog, principal: Principal, pieces: list[bytes]) -> CatalogIndex:
+    """The current snapshot, for a checkMany still as its JSON bytes (api/graphql/
+    lean_raw.py), after what check_many() refuses first."""
     precheck(principal, pieces)
     cat.fresh()
-    decisions = cat.index.check_many_raw(pieces)
-    if decisions is None:
-        return None
+    return cat.index
+
+
+def record_many(cat: Catalog, principal: Principal, decisions: list[Decision]) -> None:
+    """What check_many() counts, for decisions answered elsewhere (lean_raw.py)."""
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:  # as in check()
         recorder.record(principal, decisions)
     if cat.seen is not None:
         cat.seen.append(decisions)
-    return decisions
 
 
 def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,
