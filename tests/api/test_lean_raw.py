@@ -20,6 +20,9 @@ pytestmark = pytest.mark.anyio
 
 QUERY = ("query CheckMany($requests: [CheckInput!]!) { checkMany(requests: $requests) "
          "{ allowed reasons { code rule } obligations } }")
+CLIENT_QUERY = ("query CheckMany($requests: [CheckInput!]!, $atLeastRevision: Int) { "
+                "checkMany(requests: $requests, atLeastRevision: $atLeastRevision) "
+                "{ allowed field revision reasons { code message path } } }")
 FIELDS = ["crm.customers.email", "ml.scores.pregnancy_likelihood",
           "dwh.marts.audiences.baby_club_member", "broker.acme_feed.credit_score",
           "orders.orders.line_items"]
@@ -31,6 +34,11 @@ REQUESTS = [{"field": f, "purpose": p, "channel": c}
 
 def compact(reqs: list[dict], **extra) -> bytes:
     return orjson.dumps({"query": QUERY, "variables": {"requests": reqs}, **extra})
+
+
+def as_client(reqs: list[dict], at_least) -> bytes:  # catalog.client's document
+    return orjson.dumps({"query": CLIENT_QUERY,
+                         "variables": {"requests": reqs, "atLeastRevision": at_least}})
 
 
 def spaced(reqs: list[dict]) -> bytes:  # Python's json.dumps defaults (requests, httpx < 0.28)
@@ -178,3 +186,23 @@ async def test_raw_checks_are_counted_in_the_decision_log(demo_catalog, clients,
                                  "WHERE caller = 'raw-test' GROUP BY field, purpose, channel"))
         counts = {(f, p, c): n for f, p, c, n in rows}
     assert counts == {(r["field"], r["purpose"], r["channel"]): 3 for r in REQUESTS}
+
+
+async def test_the_clients_batches_wait_for_their_revision(api, clients, raw_hits):
+    """catalog.client sends atLeastRevision with every batch: null, or the revision its last
+    answer came from. The raw path answers when the snapshot is recent enough, and leaves the
+    wait (or the error) to the general path."""
+    revision = await api.revision()
+    for at_least in (None, revision, 0):
+        body = as_client(REQUESTS, at_least)
+        for _ in range(2):
+            got, want = await answers(clients, body)
+            assert got == want and "errors" not in got
+            assert {d["revision"] for d in got["data"]["checkMany"]} == {revision}
+    assert raw_hits == [len(REQUESTS)] * 5  # all but the first ask of the document
+    for odd in (revision + 1, -1, 1.0, "1", 2**31):  # the general path decides
+        got, want = await answers(clients, as_client(REQUESTS, odd))
+        assert got == want
+        if odd in (revision + 1, "1", 2**31):
+            assert got["errors"]
+    assert raw_hits == [len(REQUESTS)] * 5

@@ -93,10 +93,11 @@ class Plan:
     # single check): (answer prefix, selection, the three variables' names, atLeastRevision's
     # variable or None). None for any other plan.
     single: tuple[bytes, Selection, tuple[str, str, str], str | None] | None = None
-    # A lone `checkMany` whose requests come from the document's only variable, waiting for
-    # no revision and asking no asOf (the pipelines' batch, answered from the request's
-    # bytes by lean_raw.py): (answer prefix up to '[', selection, the variable's name).
-    many: tuple[bytes, Selection, str] | None = None
+    # A lone `checkMany` whose requests come from a variable, with no other variable but
+    # perhaps an Int for atLeastRevision, and no asOf (the pipelines' batch, answered from
+    # the request's bytes by lean_raw.py): (answer prefix up to '[', selection, the
+    # requests' variable, atLeastRevision's variable or None).
+    many: tuple[bytes, Selection, str, str | None] | None = None
 
 
 class LeanExecutor:
@@ -254,17 +255,21 @@ def _single(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
 def _many(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
     """Plan.many for these roots, or None."""
     if len(roots) != 1 or roots[0].name != "checkMany" or plain is None or \
-            len(plain) != 1 or roots[0].recipe is None:
+            roots[0].recipe is None:
         return None
-    variable = None
+    names: dict[str, str] = {}
     for argument, name, value in roots[0].recipe:
-        if argument == "requests" and name is not None:
-            variable = name
-        elif name is not None or value is not None:  # atLeastRevision or asOf given
+        if name is not None:
+            names[argument] = name
+        elif value is not None:  # a constant atLeastRevision or asOf
             return None
-    if variable is None or plain[0] != (variable, "[CheckInput!]!"):
+    wanted = {names.get("requests"): "[CheckInput!]!"}
+    if "atLeastRevision" in names:  # as catalog.client sends it: an Int variable, often null
+        wanted[names["atLeastRevision"]] = "Int"
+    if "asOf" in names or dict(plain) != wanted:
         return None
-    return b'{"data":{' + roots[0].head + b"[", roots[0].selection, variable
+    return (b'{"data":{' + roots[0].head + b"[", roots[0].selection, names["requests"],
+            names.get("atLeastRevision"))
 
 
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)

@@ -2,8 +2,9 @@
 
 A checkMany of 1,000 spent most of its time turning the body into Python objects: a dict and
 three strings per request (orjson), a tuple per request, and hashing those fresh strings to
-find each decision. Pipelines send the same shape every time (one document, one variable, a
-list of {field, purpose, channel} objects written by a JSON encoder), so here the body is
+find each decision. Pipelines send the same shape every time (one document; its variables a
+list of {field, purpose, channel} objects written by a JSON encoder and perhaps an Int for
+atLeastRevision, as catalog.client sends), so here the body is
 only validated (msgspec, leaving each variable's value as its raw bytes), the request list is
 cut at its '},{' separators, and each piece, bytes as it came, is looked up among the
 snapshot's decisions, which the index keeps under exactly those bytes once it has answered
@@ -14,7 +15,8 @@ every '"' is escaped, so a piece that equals a key — '"field":"F","purpose":"P
 "channel":"C"' with its unescaped quotes — cannot have come from inside a string: each hit
 is one whole request object. Anything else (another shape, spacing or key order, escapes,
 a name the catalog lacks, a request not answered before from this snapshot, a role or batch
-problem) returns None and the general path answers and reports, in GraphQL's words.
+problem, a revision to wait for) returns None and the general path answers and reports, in
+GraphQL's words.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class _Body(msgspec.Struct):
 
 _decode = msgspec.json.Decoder(_Body).decode
 _DECISION, _BYTES = itemgetter(0), itemgetter(1)
+_ODD = object()  # a value the general path must look at
 
 
 def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> bytes | None:
@@ -62,8 +65,9 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
     plan = endpoint.lean.plan(prepared, payload.operationName)
     if plan is None or plan.many is None:
         return None
-    prefix, selection, name = plan.many
+    prefix, selection, name, at_least = plan.many
     raw = payload.variables.get(name)
+    wait = _revision(payload.variables.get(at_least)) if at_least is not None else None
     pieces = _pieces(bytes(raw)) if raw is not None else None
     if pieces is None:
         return None
@@ -71,6 +75,8 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
         index = checks.raw_snapshot(endpoint.catalog, principal, pieces)
     except CatalogError:  # the caller's role or the batch's size: reported by the general path
         return None
+    if wait is not None and (wait is _ODD or index.revision < wait):
+        return None  # the general path waits for the revision (or says what is wrong)
     table = selection.raw_table(index)
     found = list(map(table.get, pieces))
     if not all(found):
@@ -83,6 +89,20 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
     checks.record_many(endpoint.catalog, principal, decisions)
     scope[query_key] = payload.query
     return b"".join((prefix, b",".join(map(_BYTES, found)), b"]}}"))
+
+
+def _revision(raw) -> int | object | None:
+    """atLeastRevision's raw value: None when null or left out, the number when it is a
+    plain non-negative integer in GraphQL's Int range, else _ODD."""
+    if raw is None:
+        return None
+    text = bytes(raw)
+    if text == b"null":
+        return None
+    if not text.isdigit() or len(text) > 10 or (len(text) > 1 and text[0] == 48):
+        return _ODD
+    value = int(text)
+    return value if value < 2**31 else _ODD
 
 
 def _pieces(raw: bytes) -> list[bytes] | None:
