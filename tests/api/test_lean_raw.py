@@ -206,3 +206,22 @@ async def test_the_clients_batches_wait_for_their_revision(api, clients, raw_hit
         if odd in (revision + 1, "1", 2**31):
             assert got["errors"]
     assert raw_hits == [len(REQUESTS)] * 5
+
+
+async def test_raw_checks_are_counted_in_the_metrics(demo_catalog, raw_hits):
+    """/metrics' catalog_decisions counts raw answers from the allowed counts the raw table
+    keeps: the same totals as reading every decision."""
+    token = create_token(demo_catalog, SYSTEM, role="pipeline", name="raw-metrics")[1]
+    app = create_app(demo_catalog, background_sync=False)
+    metrics = app.endpoint.metrics
+    body = compact(REQUESTS)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Content-Type": "application/json"}) as client:
+        answers = [(await client.post("/graphql", content=body)).json() for _ in range(3)]
+    assert raw_hits == [len(REQUESTS)] * 2
+    metrics.flush()
+    allowed = sum(d["allowed"] for a in answers for d in a["data"]["checkMany"])
+    counted = {v: metrics.decisions.labels(v)._value.get() for v in ("true", "false")}
+    assert 0 < allowed < 3 * len(REQUESTS)
+    assert counted == {"true": allowed, "false": 3 * len(REQUESTS) - allowed}

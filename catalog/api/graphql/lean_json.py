@@ -69,13 +69,13 @@ class Selection:
         # One bytes object per distinct answer: most decisions of a pipeline's selection
         # read alike, so a batch's join copies from a few objects the cache already holds.
         self.shared: dict[bytes, bytes] = {}
-        # The pipelines' checkMany (lean_raw.py): request bytes -> (decision, its bytes), for
-        # one snapshot at a time: one lookup per request gives both.
-        self.raw: dict[bytes, tuple[Decision, bytes]] = {}
+        # The pipelines' checkMany (lean_raw.py): request bytes -> (decision, its bytes,
+        # allowed), for one snapshot at a time: one lookup per request gives all three.
+        self.raw: dict[bytes, tuple[Decision, bytes, bool]] = {}
         self.raw_of: weakref.ref | None = None
         _memos.add(self)
 
-    def raw_table(self, index) -> dict[bytes, tuple[Decision, bytes]]:
+    def raw_table(self, index) -> dict[bytes, tuple[Decision, bytes, bool]]:
         """The raw table of this snapshot (emptied when the snapshot changes)."""
         if self.raw_of is None or self.raw_of() is not index:
             self.raw = {}
@@ -83,13 +83,13 @@ class Selection:
         return self.raw
 
     def remember(self, table: dict, pieces: list[bytes],
-                 decisions: list[Decision]) -> list[tuple[Decision, bytes]]:
-        """Each request's (decision, bytes), kept in the raw table; the decisions are the
-        index's own for these exact request bytes (never an unknown name)."""
+                 decisions: list[Decision]) -> list[tuple[Decision, bytes, bool]]:
+        """Each request's (decision, bytes, allowed), kept in the raw table; the decisions
+        are the index's own for these exact request bytes (never an unknown name)."""
         if _usage["entries"] + len(pieces) >= MEMO_ENTRIES:
             clear_memos()
             table = self.raw
-        out = [(d, self.one(d)) for d in decisions]
+        out = [(d, self.one(d), d.allowed) for d in decisions]
         before = len(table)
         table.update(zip(pieces, out, strict=True))
         _usage["entries"] += len(table) - before

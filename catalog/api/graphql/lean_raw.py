@@ -42,7 +42,7 @@ class _Body(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Body).decode
-_DECISION, _BYTES = itemgetter(0), itemgetter(1)
+_DECISION, _BYTES, _ALLOWED = itemgetter(0), itemgetter(1), itemgetter(2)
 _ODD = object()  # a value the general path must look at
 
 
@@ -86,7 +86,7 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
         found = selection.remember(table, pieces, decisions)
     else:
         decisions = list(map(_DECISION, found))
-    checks.record_many(endpoint.catalog, principal, decisions)
+    checks.record_many(endpoint.catalog, principal, decisions, sum(map(_ALLOWED, found)))
     scope[query_key] = payload.query
     return b"".join((prefix, b",".join(map(_BYTES, found)), b"]}}"))
 
