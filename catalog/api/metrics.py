@@ -107,6 +107,9 @@ class Metrics:
             if type(item) is list:
                 total += len(item)
                 allowed += sum(map(ALLOWED, item))
+            elif type(item) is tuple:  # (decisions, allowed) counted already
+                total += item[0]
+                allowed += item[1]
             else:
                 total += 1
                 allowed += item.allowed

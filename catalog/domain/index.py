@@ -32,6 +32,8 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+import orjson
+
 from catalog.domain.decision import CONSENT_REQUIRED, Decision, Reason, ReasonCode, Verdict
 from catalog.domain.derive import Cells, Derived, benefit_stated, governing_grant
 from catalog.domain.layered import Layered
@@ -51,6 +53,28 @@ UNKNOWN = frozenset((C.UNKNOWN_FIELD, C.UNKNOWN_PURPOSE, C.UNKNOWN_CHANNEL))
 # the live one too, and an epoch they share with a later live snapshot would let a deep
 # verdict cached under one structure answer under another.
 _EPOCHS = itertools.count(1)
+# How JSON encoders write a check request {field, purpose, channel}: compact (orjson,
+# JSON.stringify, Jackson, Go, httpx) and Python's json.dumps defaults. A style's keys are
+# made only once a request in it has been seen (note_raw_style), so the flat dict holds one
+# or two keys per decision, never more.
+RAW_STYLES = {b"},{": (b'"field":', b',"purpose":', b',"channel":'),
+              b"}, {": (b'"field": ', b', "purpose": ', b', "channel": ')}
+_raw_seen: list[tuple[bytes, bytes, bytes]] = []
+
+
+def note_raw_style(separator: bytes) -> None:
+    style = RAW_STYLES[separator]
+    if style not in _raw_seen:
+        _raw_seen.append(style)
+
+
+def raw_keys(field: str, purpose: str, channel: str) -> list[bytes]:
+    """The request {field, purpose, channel} as each seen style writes it between its
+    braces: exactly the bytes a piece of the request array holds (lean_raw.py)."""
+    if not _raw_seen:
+        return []
+    f, p, c = orjson.dumps(field), orjson.dumps(purpose), orjson.dumps(channel)
+    return [b"".join((kf, f, kp, p, kc, c)) for kf, kp, kc in _raw_seen]
 
 
 @dataclass(slots=True, eq=False)
@@ -77,8 +101,9 @@ class CatalogIndex:
         self._epoch = next(_EPOCHS)  # moves on with every change to a record or edge
         # This snapshot's decisions by (field, purpose, channel), for check_many: one C-level
         # lookup per request. Only the catalog's own triples go in (never an unknown name),
-        # and it is emptied when full: bounded whatever callers send.
-        self._flat: dict[tuple, Decision] = {}
+        # and it is emptied when full: bounded whatever callers send. The same decisions are
+        # also kept under their requests' JSON bytes (raw_keys()), for check_many_raw().
+        self._flat: dict[tuple | bytes, Decision] = {}
         self._set_taxonomy(taxonomy)
         self._set_rules(rules)
 
@@ -206,8 +231,17 @@ class CatalogIndex:
                     # Keyed by the catalog's own strings, not the caller's: ~100 bytes an
                     # entry, whatever the requests were made of.
                     purpose, channel = self._cell_keys[(p, c)]
-                    flat[(self.fields[f].name, purpose, channel)] = d
+                    name = self.fields[f].name
+                    flat[(name, purpose, channel)] = d
+                    for key in raw_keys(name, purpose, channel):
+                        flat[key] = d
         return out
+
+    def check_many_raw(self, pieces: list[bytes]) -> list[Decision] | None:
+        """check_many() for requests still as their JSON bytes (raw_keys()), or None unless
+        every one was answered before from this snapshot (then check_many() answers)."""
+        out = list(map(self._flat.get, pieces))
+        return out if all(out) else None
 
     def allowed(self, field: str, purpose: str, channel: str) -> bool:
         """A check's `allowed` alone, without building its reasons (what-if compares up to a

@@ -52,12 +52,30 @@ def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str
                index: CatalogIndex | None = None, logged: bool = True) -> list[Decision]:
     precheck(principal, requests)
     decisions = _index(cat, index, at_least_revision, as_of).check_many(requests)
-    recorder = getattr(cat, "decision_log", None)
-    if recorder is not None and logged:  # as in check()
-        recorder.record(principal, decisions)
-    if cat.seen is not None:
+    if logged:
+        record_many(cat, principal, decisions)
+    elif cat.seen is not None:
         cat.seen.append(decisions)
     return decisions
+
+
+def raw_snapshot(cat: Catalog, principal: Principal, pieces: list[bytes]) -> CatalogIndex:
+    """The current snapshot, for a checkMany still as its JSON bytes (api/graphql/
+    lean_raw.py), after what check_many() refuses first."""
+    precheck(principal, pieces)
+    cat.fresh()
+    return cat.index
+
+
+def record_many(cat: Catalog, principal: Principal, decisions: list[Decision],
+                allowed: int | None = None) -> None:
+    """What check_many() counts, for decisions answered elsewhere too (lean_raw.py, which
+    knows how many were allowed: /metrics then need not read every decision again)."""
+    recorder = getattr(cat, "decision_log", None)
+    if recorder is not None:  # as in check()
+        recorder.record(principal, decisions)
+    if cat.seen is not None:
+        cat.seen.append(decisions if allowed is None else (len(decisions), allowed))
 
 
 def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,

@@ -42,7 +42,7 @@ from engine_strategies import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.domain.index import CatalogIndex
+from catalog.domain.index import RAW_STYLES, CatalogIndex, note_raw_style, raw_keys
 from catalog.domain.model import Edge, FieldRecord, Grant
 from catalog.errors import BadInput, CatalogError, Conflict, NotFound
 
@@ -376,7 +376,10 @@ def test_check_many_flat_lookup_follows_snapshots(make_index, monkeypatch):
     first = index.check_many(reqs)
     assert index.check_many(reqs) == first == [index.check(*r) for r in reqs]
     assert index.check_many([list(r) for r in reqs]) == first
-    assert set(index._flat) == set(reqs[:2])
+    tuples = {k for k in index._flat if isinstance(k, tuple)}
+    assert tuples == set(reqs[:2])
+    # ... and under the JSON bytes of each request style seen (api/graphql/lean_raw.py)
+    assert set(index._flat) - tuples == {key for r in reqs[:2] for key in raw_keys(*r)}
     nxt = index.apply(fields=[F("crm.c.a", grants=[])], revision=index.revision + 1)
     again = nxt.check_many(reqs)
     assert again == [nxt.check(*r) for r in reqs]
@@ -386,7 +389,30 @@ def test_check_many_flat_lookup_follows_snapshots(make_index, monkeypatch):
     monkeypatch.setattr(index_module, "MAX_FLAT", 1)
     small = make_index(fields, [E("crm.c.a", "crm.c.b")])
     assert small.check_many(reqs) == first
-    assert len(small._flat) <= 1
+    assert len(small._flat) <= 1 + len(index_module._raw_seen)
+
+
+def test_check_many_raw_answers_only_what_check_many_kept(make_index):
+    """The raw lookup finds a request's decision under the exact bytes each style writes it
+    in, and answers nothing unless it finds every request of the batch."""
+    for separator in RAW_STYLES:
+        note_raw_style(separator)
+    fields = [F("crm.c.a", grants=[G("service")]), F("crm.c.b")]
+    index = make_index(fields, [E("crm.c.a", "crm.c.b")])
+    reqs = [("crm.c.a", "service", "email"), ("crm.c.b", "service", "email")]
+    assert index.check_many_raw([raw_keys(*r)[0] for r in reqs]) is None  # nothing asked yet
+    decisions = index.check_many(reqs + [("nope.no.no", "service", "email")])
+    for style in range(2):
+        pieces = [raw_keys(*r)[style] for r in reqs]
+        assert index.check_many_raw(pieces) == decisions[:2]
+        assert index.check_many_raw(pieces[::-1]) == decisions[1::-1]
+    assert index.check_many_raw([raw_keys("nope.no.no", "service", "email")[0]]) is None
+    compact = b'"field":"crm.c.a","purpose":"service","channel":"email"'
+    assert index.check_many_raw([compact]) == decisions[:1]
+    for near in (compact + b" ", compact.replace(b"a", b"\\u0061", 1), b"{" + compact + b"}"):
+        assert index.check_many_raw([compact, near]) is None
+    nxt = index.apply(fields=[F("crm.c.a", grants=[])], revision=index.revision + 1)
+    assert nxt.check_many_raw([compact]) is None  # a new snapshot keeps nothing of the old
 
 
 def test_new_rules_replace_cached_verdicts(make_index):

@@ -93,6 +93,11 @@ class Plan:
     # single check): (answer prefix, selection, the three variables' names, atLeastRevision's
     # and asOf's variables or None). None for any other plan.
     single: tuple[bytes, Selection, tuple[str, str, str], str | None, str | None] | None = None
+    # A lone `checkMany` whose requests come from a variable, with no other variable but
+    # perhaps an Int for atLeastRevision, and no asOf (the pipelines' batch, answered from
+    # the request's bytes by lean_raw.py): (answer prefix up to '[', selection, the
+    # requests' variable, atLeastRevision's variable or None).
+    many: tuple[bytes, Selection, str, str | None] | None = None
 
 
 class LeanExecutor:
@@ -146,7 +151,7 @@ class LeanExecutor:
         # A literal holding variables (asOf: {revision: $r}) is read by graphql-core from its
         # own coercion of the variables: then every variable takes that way.
         plain = None if any(r.recipe is None for r in roots) else _plain_variables(operation)
-        return Plan(operation, tuple(roots), plain, _single(roots, plain))
+        return Plan(operation, tuple(roots), plain, _single(roots, plain), _many(roots, plain))
 
     # -- running -------------------------------------------------------------------------
     async def execute(self, plan: Plan, variables: dict | None, catalog,
@@ -261,6 +266,26 @@ def _held(catalog, as_of) -> Any:
     if type(revision) is not int or revision not in _INT_RANGE:
         return None
     return timeline.cached(catalog, revision)  # valid: it was resolved when built
+
+
+def _many(roots: list[Root], plain: tuple[tuple[str, str], ...] | None):
+    """Plan.many for these roots, or None."""
+    if len(roots) != 1 or roots[0].name != "checkMany" or plain is None or \
+            roots[0].recipe is None:
+        return None
+    names: dict[str, str] = {}
+    for argument, name, value in roots[0].recipe:
+        if name is not None:
+            names[argument] = name
+        elif value is not None:  # a constant atLeastRevision or asOf
+            return None
+    wanted = {names.get("requests"): "[CheckInput!]!"}
+    if "atLeastRevision" in names:  # as catalog.client sends it: an Int variable, often null
+        wanted[names["atLeastRevision"]] = "Int"
+    if "asOf" in names or dict(plain) != wanted:
+        return None
+    return (b'{"data":{' + roots[0].head + b"[", roots[0].selection, names["requests"],
+            names.get("atLeastRevision"))
 
 
 _TRIPLE = itemgetter(*CHECK_INPUT_FIELDS)

@@ -66,7 +66,35 @@ class Selection:
         self.build = build
         self.memo: dict[int, bytes] = {}
         self.keep: dict[int, Decision] = {}
+        # One bytes object per distinct answer: most decisions of a pipeline's selection
+        # read alike, so a batch's join copies from a few objects the cache already holds.
+        self.shared: dict[bytes, bytes] = {}
+        # The pipelines' checkMany (lean_raw.py): request bytes -> (decision, its bytes,
+        # allowed), for one snapshot at a time: one lookup per request gives all three.
+        self.raw: dict[bytes, tuple[Decision, bytes, bool]] = {}
+        self.raw_of: weakref.ref | None = None
         _memos.add(self)
+
+    def raw_table(self, index) -> dict[bytes, tuple[Decision, bytes, bool]]:
+        """The raw table of this snapshot (emptied when the snapshot changes)."""
+        if self.raw_of is None or self.raw_of() is not index:
+            self.raw = {}
+            self.raw_of = weakref.ref(index)
+        return self.raw
+
+    def remember(self, table: dict, pieces: list[bytes],
+                 decisions: list[Decision]) -> list[tuple[Decision, bytes, bool]]:
+        """Each request's (decision, bytes, allowed), kept in the raw table; the decisions
+        are the index's own for these exact request bytes (never an unknown name)."""
+        if _usage["entries"] + len(pieces) >= MEMO_ENTRIES:
+            clear_memos()
+            table = self.raw
+        out = [(d, self.one(d), d.allowed) for d in decisions]
+        before = len(table)
+        table.update(zip(pieces, out, strict=True))
+        _usage["entries"] += len(table) - before
+        _usage["bytes"] += 250 * (len(table) - before)
+        return out
 
     def one(self, d: Decision) -> bytes:
         return self.memo.get(id(d)) or self._add(d)
@@ -87,6 +115,7 @@ class Selection:
             return data
         if _usage["entries"] >= MEMO_ENTRIES or _usage["bytes"] + len(data) > MEMO_BYTES:
             clear_memos()
+        data = self.shared.setdefault(data, data)
         self.memo[id(d)] = data
         self.keep[id(d)] = d
         _usage["entries"] += 1
@@ -98,6 +127,8 @@ def clear_memos() -> None:
     for selection in list(_memos):
         selection.memo.clear()
         selection.keep.clear()
+        selection.shared.clear()
+        selection.raw.clear()
     _usage["entries"] = _usage["bytes"] = 0
 
 
