@@ -57,7 +57,7 @@ class Txn:
 # Field ids never change (a field is never deleted), so a process keeps those its commits
 # used: the sources a pipeline reads from are looked up once, not on every event. Bounded:
 # emptied when full.
-MAX_KNOWN_IDS = 200_000
+MAX_KNOWN_IDS = 100_000
 
 
 @contextmanager
