@@ -3,12 +3,13 @@ the decision log (docs/semantics.md §9-10)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from catalog.db import repo
 from catalog.db.repo import bound, chunks, insert_rows
 from catalog.db.tables import ChangeRow, DecisionLogRow
 
@@ -35,17 +36,29 @@ def count_state_rows(*, conn: Connection, upto: int, after: int = 0) -> int:
         L.c.entity.in_(STATE_ENTITIES))).scalar_one()
 
 
-def last_touched(*, conn: Connection, upto: int, names: Sequence[str]) -> dict[str, int]:
+def last_touched(*, conn: Connection, upto: int, names: Sequence[str],
+                 children: Callable[[str], Iterable[str]]) -> dict[str, int]:
     """For each field named, the last revision up to `upto` that changed it or an edge of
-    it (absent: none did)."""
+    it (absent: none did). children: a field's children in a graph at `upto` or later (the
+    edges from a field are found by their downstream ends: those children, and the ones of
+    edges removed since, which repo.removed_downstream finds)."""
     out: dict[str, int] = {}
-    for batch in chunks(sorted(names)):
-        for column in (L.c.field, L.c.other):
-            q = (sa.select(column, sa.func.max(L.c.revision))
-                 .where(L.c.revision <= upto, L.c.entity.in_(("field", "edge")),
-                        column.in_(list(batch)))
-                 .group_by(column))
-            for name, revision in conn.execute(q):
+    names = sorted(set(names))
+    for batch in chunks(names):
+        q = (sa.select(L.c.field, sa.func.max(L.c.revision))
+             .where(L.c.revision <= upto, L.c.entity.in_(("field", "edge")),
+                    L.c.field.in_(list(batch)))
+             .group_by(L.c.field))
+        out.update(conn.execute(q).all())
+    wanted = set(names)
+    removed = repo.removed_downstream(conn=conn, names=names)
+    downstream = sorted({d for n in names for d in (*children(n), *removed.get(n, ()))})
+    for batch in chunks(downstream):
+        q = (sa.select(L.c.other, sa.func.max(L.c.revision))
+             .where(L.c.revision <= upto, L.c.entity == "edge", L.c.field.in_(list(batch)))
+             .group_by(L.c.other))
+        for name, revision in conn.execute(q):
+            if name in wanted:
                 out[name] = max(out.get(name, 0), revision)
     return out
 

@@ -462,12 +462,35 @@ def changes_since(*, conn: Connection, revision: int, upto: int | None = None) -
     return list(conn.execute(q.order_by(L.c.id)))
 
 
-def history(*, conn: Connection, field: str, first: int, after: int | None) -> list:
-    """Change-log rows touching a field, newest first, keyset-paginated by row id."""
-    q = sa.select(L).where(sa.or_(L.c.field == field, L.c.other == field))
-    if after is not None:
-        q = q.where(L.c.id < after)
-    return list(conn.execute(q.order_by(L.c.id.desc()).limit(first)))
+def history(*, conn: Connection, field: str, first: int, after: int | None,
+            downstream: Sequence[str], upto: int) -> list:
+    """Change-log rows touching a field up to a revision, newest first, keyset-paginated by
+    row id. downstream: every field the field was ever upstream of by `upto` (its children
+    then, and removed_downstream's): the rows of edges from it are among theirs. One query
+    per 500 of them, each for at most `first` rows, merged."""
+    def newest(where) -> list:
+        q = sa.select(L).where(where, L.c.revision <= upto)
+        if after is not None:
+            q = q.where(L.c.id < after)
+        return list(conn.execute(q.order_by(L.c.id.desc()).limit(first)))
+
+    rows = newest(L.c.field == field)
+    for batch in chunks(sorted(set(downstream))):
+        rows += newest(sa.and_(L.c.other == field, L.c.field.in_(batch)))
+    rows.sort(key=lambda r: r.id, reverse=True)
+    return rows[:first]
+
+
+def removed_downstream(*, conn: Connection, names: Sequence[str]) -> dict[str, set[str]]:
+    """For each named field, the fields it was upstream of by an edge since removed (what the
+    lineage graph no longer shows): name -> downstream names."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for batch in chunks(sorted(set(names))):
+        q = (sa.select(L.c.other, L.c.field).distinct()
+             .where(L.c.action == "remove_lineage", L.c.other.in_(batch)))
+        for up, down in conn.execute(q):
+            out[up].add(down)
+    return out
 
 
 def edge_changes_json(edge: Edge) -> dict | None:

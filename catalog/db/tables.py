@@ -116,6 +116,13 @@ class ChangeRow(SQLModel, table=True):
     """The change log: one row per changed thing, all rows of a commit share its revision."""
 
     __tablename__ = "change_log"
+    # `other` is indexed for removed edges only. Every ingested event adds edges from busy
+    # source columns: an index on every row's upstream wrote one index page per source per
+    # commit (a third of an event's pages). The edges a field is upstream of are found from
+    # the lineage graph (its children now) and these removals (services/browse.py).
+    __table_args__ = (sa.Index("ix_change_log_other_removed", "other",
+                               sqlite_where=sa.text("action = 'remove_lineage'"),
+                               postgresql_where=sa.text("action = 'remove_lineage'")),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     revision: int = Field(index=True, sa_type=sa.BigInteger)
     at: datetime = Field(default_factory=utcnow)
@@ -123,7 +130,7 @@ class ChangeRow(SQLModel, table=True):
     action: str = Field(max_length=64)
     entity: str = Field(max_length=16)  # field | edge | rule | taxonomy | token
     field: str | None = Field(default=None, max_length=512, index=True)  # the field changed
-    other: str | None = Field(default=None, max_length=512, index=True)  # an edge's upstream
+    other: str | None = Field(default=None, max_length=512)  # an edge's upstream
     before: str | None = None  # JSON
     after: str | None = None  # JSON
 

@@ -22,7 +22,8 @@ snapshots in which the field's record and derived state are the same, and replac
 write changes either, so a write touches only the fields whose state changes, not every
 descendant. A verdict that cites ancestors (a lineage path) also depends on the shape of the
 graph above the field: it is kept with the structure epoch it was made at, which every write
-that changes a record or an edge moves on.
+that changes an existing field's record or an edge into an existing field moves on (edges into
+fields the same write registers change nothing above any field there was).
 """
 
 from __future__ import annotations
@@ -410,7 +411,12 @@ class CatalogIndex:
             dirty.update(d for _, d in remove_edges)
             dirty.update(e.downstream for e in add_edges)
             nxt._nodes = self._nodes.evolve(nxt._recompute(dirty))
-            if dirty:
+            # Deep verdicts depend on the graph above their field. A write whose dirty fields
+            # are all new (an ingested event's outputs, with their edges) changes nothing
+            # above any field this snapshot has: their verdicts stay (checks while events
+            # stream in would otherwise decide every unclassified field again).
+            old = self.fields
+            if any(name in old for name in dirty):
                 nxt._epoch = next(_EPOCHS)
         if rules is not None and taxonomy is None:
             # Every verdict may change: fresh nodes (empty caches) for every field.

@@ -3,11 +3,11 @@ the lineage edges its columnLineage facets state. Pure: the service decides what
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from catalog.domain.names import is_field_name
-from catalog.domain.ol_names import MappingRule, field_name
+from catalog.domain.ol_names import MappingRule, column_namer
 from catalog.domain.openlineage import (
     ColumnLineageFacet,
     Dataset,
@@ -102,6 +102,7 @@ class _Planner:
         # Columns planned already, as (namespace, dataset, column, output, scoped): a column
         # named again (the schema facet, then column lineage) changes nothing in the plan.
         self.seen: dict[tuple, str] = {}
+        self.namers: dict[tuple[str, str], Callable[[str], str]] = {}  # by dataset
 
     def column(self, ds_namespace: str, ds_name: str, column: str, *, output: bool,
                scoped: bool, type_: str | None = None, text: str | None = None) -> str:
@@ -109,7 +110,11 @@ class _Planner:
         name = self.seen.get(key)
         if name is not None:
             return name
-        name = field_name(ds_namespace, ds_name, column, self.rules)
+        namer = self.namers.get((ds_namespace, ds_name))
+        if namer is None:
+            namer = self.namers[(ds_namespace, ds_name)] = column_namer(
+                ds_namespace, ds_name, self.rules)
+        name = namer(column)
         origin = (ds_namespace, ds_name, column)
         if not is_field_name(name):
             self.plan.problems.append(

@@ -90,10 +90,17 @@ def history_page(cat: Catalog, principal: Principal, field: str, first: int = 20
     missing = NotFound(f"field {field!r} is not in the catalog: see fields for the names")
     if not is_field_name(field):
         raise missing
+    # The edges the field is upstream of come from the lineage graph (the change log keeps
+    # no index of every edge's upstream): an index caught up now, and rows up to its revision.
+    cat.sync()
+    index = cat.index
     with cat.engine.connect() as conn:
         if not repo.field_exists(conn=conn, name=field):
             raise missing
-        rows = repo.history(conn=conn, field=field, first=first + 1, after=after_id)
+        removed = repo.removed_downstream(conn=conn, names=[field]).get(field, set())
+        rows = repo.history(conn=conn, field=field, first=first + 1, after=after_id,
+                            downstream=[*index.graph.children(field), *removed],
+                            upto=index.revision)
     more = len(rows) > first
     rows = rows[:first]
     entries = [change_entry(r) for r in rows]

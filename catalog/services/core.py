@@ -17,7 +17,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -50,6 +50,14 @@ class Txn:
     taxonomy_changed: bool = False
     touched: set[str] = field(default_factory=set)  # fields whose revision moves (edges)
     ids: dict[str, int] = field(default_factory=dict)  # field ids this write has looked up
+    # Ids of fields earlier commits of this process wrote or looked up (read only here).
+    known_ids: Mapping[str, int] = field(default_factory=dict)
+
+
+# Field ids never change (a field is never deleted), so a process keeps those its commits
+# used: the sources a pipeline reads from are looked up once, not on every event. Bounded:
+# emptied when full.
+MAX_KNOWN_IDS = 100_000
 
 
 @contextmanager
@@ -79,6 +87,7 @@ class Catalog:
         self.authenticator = Authenticator(self.engine, ttl=self.settings.token_cache_seconds)
         self.sync_errors = 0  # background syncs that failed (for /metrics)
         self.seen = None  # a deque when /metrics counts decisions (api/metrics.py)
+        self._ids: dict[str, int] = {}  # field ids of committed fields (Txn.known_ids)
 
     # -- index ---------------------------------------------------------------------------
     @property
@@ -207,7 +216,7 @@ class Catalog:
                 try:
                     revision = repo.bump_revision(conn=conn)
                     self._catch_up(conn, revision - 1)
-                    txn = Txn(conn, revision, actor)
+                    txn = Txn(conn, revision, actor, known_ids=self._ids)
                     yield txn
                     if not txn.log:
                         trans.rollback()
@@ -219,6 +228,7 @@ class Catalog:
                     rules = repo.load_rules(conn=conn) if txn.rules_changed else None
                     taxonomy = load_taxonomy(conn) if txn.taxonomy_changed else None
                     trans.commit()
+                    self._remember_ids(txn.ids)
                 except BaseException:
                     if trans.is_active:
                         trans.rollback()
@@ -236,6 +246,15 @@ class Catalog:
             except Exception:  # the commit stands; rebuild rather than serve a wrong index
                 log.exception("index update failed after commit; rebuilding")
                 self.reload()
+
+
+    def _remember_ids(self, ids: dict[str, int]) -> None:
+        """Keep the ids a committed write used (only committed rows: a rolled-back insert's
+        id may be given to another name)."""
+        if len(self._ids) + len(ids) > MAX_KNOWN_IDS:
+            self._ids.clear()
+        if len(ids) <= MAX_KNOWN_IDS:
+            self._ids.update(ids)
 
 
 def load_taxonomy(conn: Connection) -> Taxonomy:

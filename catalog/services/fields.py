@@ -67,6 +67,15 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
     return [r for _, r in records]
 
 
+def register_new_in(txn: Txn, index: CatalogIndex, records: list[FieldRecord]) -> None:
+    """register_in for records of fields neither the index nor this write has (the caller
+    knows): the same validation, without merging into an existing record."""
+    for rec in records:
+        index.validate_record(rec)
+        check_texts(rec)
+    writes.save_fields(txn, [(None, rec) for rec in records])
+
+
 MAX_TEXT = 200  # owner and source_system columns; PostgreSQL refuses longer values
 
 

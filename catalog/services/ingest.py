@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from catalog.domain.model import Edge
+from catalog.domain.lineage import NONE as NO_PARENTS
+from catalog.domain.model import Edge, FieldRecord
 from catalog.domain.ol_names import MappingRule, parse_rules
 from catalog.domain.ol_plan import IngestPlan, plan_event
 from catalog.domain.openlineage import Event
@@ -18,7 +19,7 @@ from catalog.domain.unclassified import UNCLASSIFIED, UNOWNED
 from catalog.errors import BadInput, Forbidden
 from catalog.services.auth import RIGHTS, Principal, require
 from catalog.services.core import Catalog, Txn
-from catalog.services.fields import FieldInput, register_in
+from catalog.services.fields import register_new_in
 from catalog.services.lineage import add_edges_in
 
 SHOWN_PROBLEMS = 3
@@ -117,15 +118,17 @@ def adds_anything(cat: Catalog, plan: IngestPlan) -> bool:
 
 def apply_plan(txn: Txn, cat: Catalog, plan: IngestPlan) -> tuple[int, int, int]:
     index = cat.index
-    new = [FieldInput(f.name, category=UNCLASSIFIED, source=f.source, owner=UNOWNED,
-                      description=f.description, source_system=f.source_system)
-           for f in plan.fields.values() if index.get(f.name) is None]
-    register_in(txn, index, new)
+    known, revision = index.fields, txn.revision
+    new = [FieldRecord(f.name, UNCLASSIFIED, f.source, UNOWNED, f.description,
+                       f.source_system, revision=revision)
+           for f in plan.fields.values() if f.name not in known and f.name not in txn.fields]
+    register_new_in(txn, index, new)
     edges = []
-    for (up, down) in plan.edges:
-        transform = plan.transform((up, down))
-        if transform is None and index.graph.has_edge(up, down):
+    up = index.graph.up
+    for (upstream, down), transforms in plan.edges.items():
+        transform = ",".join(transforms) or None
+        if transform is None and upstream in up.get(down, NO_PARENTS):
             continue  # the event adds nothing to the edge the catalog has
-        edges.append(Edge(up, down, transform))
+        edges.append(Edge(upstream, down, transform))
     added, updated = add_edges_in(txn, index, edges)
     return len(new), len(added), len(updated)

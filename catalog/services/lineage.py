@@ -40,11 +40,16 @@ def add_edges_in(txn: Txn, index: CatalogIndex, edges: list[Edge]) -> tuple[list
     save, log. Fields registered earlier in the same transaction count as known. Returns the
     (new, updated) edges."""
     index.validate_new_edges(edges, pending=txn.fields)
-    new = [e for e in edges if not index.graph.has_edge(e.upstream, e.downstream)]
-    updated = [e for e in edges if index.graph.has_edge(e.upstream, e.downstream)
-               and index.graph.edge(e.upstream, e.downstream) != e]
-    writes.add_edges(txn, new, [(index.graph.edge(e.upstream, e.downstream), e)
-                                for e in updated])
+    up = index.graph.up
+    new, updated, changes = [], [], []
+    for e in edges:
+        parents = up.get(e.downstream)
+        if parents is None or e.upstream not in parents:
+            new.append(e)
+        elif parents[e.upstream] != e.transform:
+            updated.append(e)
+            changes.append((Edge(e.upstream, e.downstream, parents[e.upstream]), e))
+    writes.add_edges(txn, new, changes)
     return new, updated
 
 

@@ -204,7 +204,7 @@ def continue_from(conn, base: CatalogIndex, revision: int) -> CatalogIndex | Non
         return None
     if not forward:  # the last change to each at or before `revision`, from the log
         touched = {n: 0 for n in touched} | audit.last_touched(
-            conn=conn, upto=revision, names=list(touched))
+            conn=conn, upto=revision, names=list(touched), children=base.graph.children)
     records = {}
     for name, rev in touched.items():
         state = fields.get(name)

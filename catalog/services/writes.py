@@ -18,9 +18,17 @@ from catalog.services.core import Txn
 
 
 def ids_of(txn: Txn, names) -> dict[str, int]:
-    """The ids of the named existing fields: those this write knows, one query for the rest."""
-    known = txn.ids
-    missing = [n for n in names if n not in known]
+    """The ids of the named existing fields: those this write or an earlier commit knows, one
+    query for the rest."""
+    known, remembered = txn.ids, txn.known_ids
+    missing = []
+    for n in names:
+        if n not in known:
+            i = remembered.get(n)
+            if i is None:
+                missing.append(n)
+            else:
+                known[n] = i
     if missing:
         known.update(repo.field_ids(conn=txn.conn, names=missing))
     return {n: known[n] for n in names if n in known}
@@ -54,10 +62,12 @@ def add_edges(txn: Txn, new: Sequence[Edge],
     for _, after in updated:
         repo.update_edge_transform(conn=txn.conn, edge=after, ids=ids)
     log = txn.log.append
-    for before, after in changes:
-        log({"action": "add_lineage" if before is None else "update_lineage",
-             "entity": "edge", "field": after.downstream, "other": after.upstream,
-             "before": edge_json(before), "after": edge_json(after)})
+    for e in new:
+        log({"action": "add_lineage", "entity": "edge", "field": e.downstream,
+             "other": e.upstream, "before": None, "after": edge_json(e)})
+    for before, after in updated:
+        log({"action": "update_lineage", "entity": "edge", "field": after.downstream,
+             "other": after.upstream, "before": edge_json(before), "after": edge_json(after)})
     txn.touched.update(ends)  # their revision moves
     txn.add_edges.extend(after for _, after in changes)
 

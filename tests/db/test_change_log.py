@@ -152,10 +152,45 @@ def test_history_pages_newest_first(catalog, admin):
     for purpose in ("service", "analytics", "marketing"):
         fields.grant_purpose(catalog, admin, "shop.orders.total", Grant(purpose))
     lineage.add_lineages(catalog, admin, [Edge("shop.orders.total", "shop.orders.other")])
+    at = {"downstream": ["shop.orders.other"], "upto": catalog.index.revision}
     with catalog.engine.connect() as conn:
-        page1 = repo.history(conn=conn, field="shop.orders.total", first=3, after=None)
-        page2 = repo.history(conn=conn, field="shop.orders.total", first=3, after=page1[-1].id)
+        page1 = repo.history(conn=conn, field="shop.orders.total", first=3, after=None, **at)
+        page2 = repo.history(conn=conn, field="shop.orders.total", first=3,
+                             after=page1[-1].id, **at)
     actions = [r.action for r in page1 + page2]
     assert actions == ["add_lineage", "grant", "grant", "grant", "register"]
     assert [r.revision for r in page1 + page2] == sorted(
         (r.revision for r in page1 + page2), reverse=True)
+
+
+def test_history_of_an_upstream_field_shows_every_edge_from_it(catalog, other_catalog, admin):
+    # The change log indexes only removed edges by upstream: the others are found from the
+    # lineage graph. Added, changed, removed, removed and added again, and added by another
+    # process this one has not caught up with: all in the upstream field's history.
+    from catalog.services import browse
+    names = ["shop.orders.total", "shop.orders.a", "shop.orders.b", "shop.orders.c",
+             "shop.orders.d"]
+    fields.register_fields(catalog, admin, [new_field(n) for n in names])
+    total, a, b, c, d = names
+    lineage.add_lineages(catalog, admin, [Edge(total, a), Edge(total, b), Edge(total, c)])
+    lineage.add_lineages(catalog, admin, [Edge(total, a, "DIRECT/IDENTITY")])
+    lineage.remove_lineage(catalog, admin, total, b)
+    lineage.remove_lineage(catalog, admin, total, c)
+    lineage.add_lineages(catalog, admin, [Edge(total, c, "again")])
+    catalog.settings = catalog.settings.model_copy(update={"sync_interval": 3600.0})
+    catalog.sync()
+    lineage.add_lineages(other_catalog, admin, [Edge(total, d)])
+    lineage.add_lineages(other_catalog, admin, [Edge(a, b)])  # not an edge of total's
+
+    seen, cursor = [], None
+    while True:  # pages of two, newest first
+        entries, cursor, more = browse.history_page(catalog, admin, total, first=2,
+                                                    after=cursor)
+        seen += [(e["action"], e["field"], e["other"]) for e in entries]
+        if not more:
+            break
+    assert seen == [("add_lineage", d, total), ("add_lineage", c, total),
+                    ("remove_lineage", c, total), ("remove_lineage", b, total),
+                    ("update_lineage", a, total), ("add_lineage", c, total),
+                    ("add_lineage", b, total), ("add_lineage", a, total),
+                    ("register", total, None)]

@@ -103,3 +103,28 @@ def test_init_adds_unclassified_to_existing_catalogs(bare_catalog, tmp_path):
     assert setup.init(bare_catalog) == {"taxonomy": 1, "rules": 1}
     assert bare_catalog.index.taxonomy.categories["unclassified"] == 4
     assert "unclassified-data" in {r.key for r in bare_catalog.index.rules}
+
+
+def stored_edges(cat) -> set[tuple[str, str]]:
+    from catalog.db import repo
+    with cat.engine.connect() as conn:
+        return {(e.upstream, e.downstream) for e in repo.load_edges(conn=conn)}
+
+
+def test_edges_name_the_right_rows_after_a_write_rolled_back(catalog, other_catalog, admin):
+    # A process keeps the field ids its commits used (the busy sources of a pipeline are
+    # looked up once): never an id from a write that rolled back, which the database may
+    # give to another field (SQLite reuses the largest rowid) while another process
+    # registers the name.
+    field = FieldInput("s.t.x", category="unclassified", source="derived", owner="unowned")
+    with pytest.raises(RuntimeError), catalog.write(admin.actor) as txn:
+        register_in(txn, catalog.index, [field])
+        raise RuntimeError("refused after the insert")
+    assert catalog.index.get("s.t.x") is None
+    ingest_events(catalog, admin, [run_event("o.t", "y", [("s.t", "other")])])
+    ingest_events(other_catalog, admin, [run_event("o.t", "z", [("s.t", "x")])])
+    ingest_events(catalog, admin, [run_event("o.t", "w", [("s.t", "x"), ("s.t", "other")])])
+    assert stored_edges(catalog) == {("s.t.other", "o.t.y"), ("s.t.x", "o.t.z"),
+                                     ("s.t.x", "o.t.w"), ("s.t.other", "o.t.w")}
+    catalog.reload()  # and the index built from the database agrees
+    assert catalog.index.upstream("o.t.w") == ["s.t.other", "s.t.x"]

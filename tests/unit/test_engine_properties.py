@@ -477,3 +477,29 @@ def test_new_edge_replaces_cached_unclassified_path(make_index):
     reason = index.check("db.t.out", "service", "web").reasons[-1]
     assert reason.rule == "unclassified-data"
     assert "(via db.t.out -> db.t.top -> db.t.raw)" in reason.message
+
+
+def test_new_fields_downstream_keep_the_cached_unclassified_paths(make_index, monkeypatch):
+    """An ingested event registers new fields with edges from existing ones: nothing above any
+    existing field changes, so their cached verdicts citing ancestors stay (checks while events
+    stream in); an edge into an existing field drops them."""
+    import catalog.domain.index as index_module
+    index = make_index([F("db.t.raw", category="unclassified"), F("db.t.out")],
+                       [E("db.t.raw", "db.t.out")])
+    first = index.check("db.t.out", "service", "web")
+    decided = []
+    real = index_module.CatalogIndex._decide
+    monkeypatch.setattr(index_module.CatalogIndex, "_decide",
+                        lambda self, *a: decided.append(a[0].name) or real(self, *a))
+    new = [F("db.t.new", category="unclassified"), F("db.t.newer")]
+    edges = [E("db.t.raw", "db.t.new"), E("db.t.new", "db.t.newer")]
+    index.validate_new_edges(edges, pending={f.name: f for f in new})
+    index = index.apply(fields=new, add_edges=edges, revision=2)
+    again = index.check("db.t.out", "service", "web")
+    assert decided == [] and again == replace(first, revision=2)
+    assert "(via db.t.newer -> db.t.new -> db.t.raw)" in \
+        index.check("db.t.newer", "service", "web").reasons[-1].message
+    index = index.apply(add_edges=[E("db.t.new", "db.t.out")], revision=3)
+    decided.clear()
+    index.check("db.t.out", "service", "web")
+    assert decided == ["db.t.out"]

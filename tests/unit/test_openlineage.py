@@ -7,8 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from catalog.domain.ol_names import MappingRule, field_name, parse_rules, sanitize
+from catalog.domain.ol_names import (
+    MappingRule,
+    field_name,
+    namespace_host,
+    parse_rules,
+    sanitize,
+)
 from catalog.domain.ol_plan import MAX_FIELDS, plan_event
 from catalog.domain.openlineage import parse_event
 from catalog.domain.suggest import suggest
@@ -200,3 +208,29 @@ def test_other_facets_and_keys_are_ignored():
 def test_suggested_categories(column, type_, category):
     hint = suggest(column, type_)
     assert (hint.category if hint else None) == category
+
+
+def reference_field_name(namespace: str, dataset: str, column: str, rules=()) -> str:
+    """field_name as first written: the whole name sanitized at once."""
+    for rule in rules:
+        if rule.applies(namespace, dataset):
+            rest = dataset[len(rule.dataset_prefix):]
+            return sanitize(f"{rule.field_prefix}{rest}.{column}")
+    name = sanitize(f"{dataset}.{column}".lower())
+    if name.count(".") < 2:
+        name = f"{sanitize(namespace_host(namespace).lower())}.{name}"
+    return name
+
+
+NAME_TEXT = st.text(alphabet=st.sampled_from("aZ9_-. é/ΣΑİK"), max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["postgres://crm-db:5432", "spark_ns", "file:///x", "s3://b"]),
+       st.one_of(NAME_TEXT, st.sampled_from(["public.", "analytics.marts."]).flatmap(
+           lambda p: NAME_TEXT.map(lambda t: p + t))), NAME_TEXT)
+def test_names_are_made_per_dataset_as_whole_names_were(namespace, dataset, column):
+    # The planner works out a dataset's part of the names once (column_namer).
+    for rules in ((), RULES):
+        assert field_name(namespace, dataset, column, rules) == \
+            reference_field_name(namespace, dataset, column, rules)
