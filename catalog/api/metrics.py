@@ -1,11 +1,13 @@
 """GET /metrics: Prometheus text format, no token (docs/semantics.md §14); CATALOG_METRICS=off hides
 it.
 
-Cheap on the check path: a request appends (query, seconds) to a deque and a check appends its
-decision (or its list of decisions) to another; both are O(1), atomic under the GIL, and take
-no lock. A flush (every second in a background thread, and before each scrape) drains them
-into the prometheus-client metrics: a counter add per outcome and a histogram add per bucket,
-not one locked update per decision or request.
+Cheap on the check path: a request appends its query and seconds to a deque and a check appends
+its decision (or its list of decisions) to another; both are O(1), atomic under the GIL, and
+take no lock, nor make an object the collector would track (a (query, seconds) tuple per
+request stayed young until the flush and was walked by every collection). A flush (every second
+in a background thread, and before each scrape) drains them with C-level loops into the
+prometheus-client metrics: a counter add per outcome and a histogram add per bucket, not one
+locked update per decision or request.
 
 Workers: `catalog serve` gives each server a fresh directory in PROMETHEUS_MULTIPROC_DIR
 before its workers start, so prometheus-client runs in multiprocess mode: each worker writes
@@ -19,10 +21,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from bisect import bisect_left
+from collections import Counter as Tally
 from collections import deque
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, call, is_, itemgetter
+from time import perf_counter
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from prometheus_client import (
@@ -41,6 +45,7 @@ from starlette.routing import Route
 
 from catalog.api.graphql.context import off_loop
 from catalog.db import repo
+from catalog.domain.decision import Decision
 from catalog.services import decision_log
 
 log = logging.getLogger("catalog.metrics")
@@ -51,6 +56,7 @@ QUERY_KEY = "catalog.query"  # where the endpoint leaves the request's document 
 MAX_LABELLED = 1_000  # documents whose operation is remembered; then the memo starts over
 PARSE_LIMIT = 20_000  # characters; a longer document is labelled by a cheap scan
 ALLOWED = attrgetter("allowed")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 
@@ -80,7 +86,7 @@ class Metrics:
         self.backlog = Gauge("catalog_decision_log_backlog", "Decisions the decision log has "
                              "counted and not yet flushed to the database",
                              multiprocess_mode="livesum", **reg)
-        self.requests: deque = deque()
+        self.requests: deque = deque()  # query, seconds, query, seconds...
         catalog.seen = deque()  # services.checks appends what it answers
         self._operations: dict[str, str] = {}
         self._sync_errors_seen = 0
@@ -90,7 +96,8 @@ class Metrics:
 
     # -- the hot path ------------------------------------------------------------------------
     def request(self, query: str | None, started: float) -> None:
-        self.requests.append((query, time.perf_counter() - started))
+        # Two items in one C call: adjacent whatever other threads append meanwhile.
+        self.requests.extend((query, perf_counter() - started))
 
     # -- flushing ------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -101,38 +108,43 @@ class Metrics:
 
     def _flush_decisions(self) -> None:
         seen = self.catalog.seen
-        allowed = total = 0
-        for _ in range(len(seen)):  # what is there now; later appends wait for the next flush
-            item = seen.popleft()
-            if type(item) is list:
-                total += len(item)
-                allowed += sum(map(ALLOWED, item))
-            elif type(item) is tuple:  # (decisions, allowed) counted already
-                total += item[0]
-                allowed += item[1]
-            else:
-                total += 1
-                allowed += item.allowed
+        # What is there now (later appends wait for the next flush), taken out in C.
+        items = list(map(call, repeat(seen.popleft, len(seen))))
+        kinds = list(map(type, items))
+        if list in kinds or tuple in kinds:
+            # checkMany's lists, and raw answers' (decisions, allowed) counted already
+            # (api/graphql/lean_raw.py), among the single checks' decisions
+            lists = list(compress(items, map(is_, kinds, repeat(list))))
+            counted = list(compress(items, map(is_, kinds, repeat(tuple))))
+            items = list(compress(items, map(is_, kinds, repeat(Decision))))
+            total = len(items) + sum(map(len, lists)) + sum(map(_FIRST, counted))
+            allowed = (sum(map(ALLOWED, items)) + sum(sum(map(ALLOWED, x)) for x in lists)
+                       + sum(map(_SECOND, counted)))
+        else:
+            total, allowed = len(items), sum(map(ALLOWED, items))
         if allowed:
             self.decisions.labels("true").inc(allowed)
         if total - allowed:
             self.decisions.labels("false").inc(total - allowed)
 
     def _flush_requests(self) -> None:
-        per_op: dict[str, tuple[list[int], list[float]]] = {}
-        for _ in range(len(self.requests)):
-            query, seconds = self.requests.popleft()
-            counts, total = per_op.setdefault(self.operation(query), ([0] * len(BUCKETS), [0.0]))
-            counts[bisect_left(BUCKETS, seconds)] += 1
-            total[0] += seconds
-        for op, (counts, total) in per_op.items():
+        requests = self.requests
+        items = list(map(call, repeat(requests.popleft, len(requests) & ~1)))  # whole pairs
+        queries, seconds = items[0::2], items[1::2]
+        labels = list(map(self._operations.get, queries))  # labelled before, mostly
+        if None in labels:
+            labels = list(map(self.operation, queries))
+        ops = set(labels)
+        for op in ops:
+            mine = seconds if len(ops) == 1 else list(compress(seconds, map(op.__eq__, labels)))
+            per_bucket = Tally(map(bisect_left, repeat(BUCKETS), mine))
             child = self.latency.labels(op)
             # Histogram.observe once per request, in bulk: the same values it stores (the
             # sum and the per-bucket counts it adds up when exposed).
-            child._sum.inc(total[0])
-            for bucket, count in zip(child._buckets, counts, strict=True):
-                if count:
-                    bucket.inc(count)
+            child._sum.inc(sum(mine))
+            for i, bucket in enumerate(child._buckets):
+                if per_bucket[i]:
+                    bucket.inc(per_bucket[i])
 
     def _flush_gauges(self) -> None:
         cat = self.catalog

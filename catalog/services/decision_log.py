@@ -2,13 +2,23 @@
 API, counted per (minute, caller, field, purpose, channel, allowed) in memory on each worker and
 flushed to the database in batches by a background thread: never a write on the request path.
 
-Counting costs the request path a dictionary update per decision and nothing more: decisions
-are counted by identity (the index hands out the same Decision object for the same cell until
-something changes), with C-level loops; the flush thread reads field, purpose, channel,
-allowed (and intensity, once decisions carry one) off the objects it holds. Memory is bounded:
-past MAX_KEYS distinct decisions held in one flush interval, decisions not held yet are counted
-under the field, purpose and channel OVERFLOW, so names a caller invents (each a new decision
-object) cannot grow it without limit.
+A single check costs the request path one append of (caller, decision) to its minute's queue
+and nothing more: no lock, no dictionary, no hashing. The background thread counts the queues
+every second (DRAIN_SECONDS) in C-level loops. Counting on the request path (a locked update
+of a dictionary of 5,000 decisions) measured 0.7 µs in a tight loop but ~4 µs of server CPU per
+check under load: its dictionaries are cold in the caches by the time the next request comes,
+after the kernel's and uvicorn's work; a queue's tail is always warm. Each minute has its own
+queue, taken by the first check of the minute, so a decision is counted in the minute it was
+made wherever the thread stands. Memory is bounded: past MAX_QUEUED queued checks (the thread
+is held up, say by a slow database) the request that finds the queue that long counts it.
+
+A checkMany is counted on the request path (it is one call for many decisions), by identity:
+the index hands out the same Decision object for the same cell until something changes, so a
+decision is counted with C-level loops and the flush thread reads field, purpose, channel,
+allowed (and intensity) off the objects it holds. Memory is bounded: past MAX_KEYS distinct
+decisions held in one flush interval, decisions not held yet are counted under the field,
+purpose and channel OVERFLOW, so names a caller invents (each a new decision object) cannot
+grow it without limit.
 
 A checkMany that answers the very same decisions as an earlier one of the caller in the same
 minute (a pipeline asking its batch again: the same objects, in the same order) costs one
@@ -22,10 +32,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from operator import is_
+from itertools import compress, repeat
+from operator import call, is_
 from time import time as _now
 
 from catalog.db import audit
@@ -38,6 +49,12 @@ MAX_KEYS = 200_000  # distinct keys held between two flushes, all callers togeth
 MAX_BATCHED = 1_000_000  # decisions in the checkMany batches kept for their repeats
 OVERFLOW = "(overflow)"
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
+DRAIN_SECONDS = 1.0  # the thread counts the single checks' queues this often
+TICK_SECONDS = 1.0  # a check looks at the queues' length this often
+MAX_QUEUED = 100_000  # single checks queued before a request counts them (thread held up)
+DRAIN_CHUNK = 10_000  # queued checks taken out at a time
+CHUNK = 1_000  # checks counted at a time (the MAX_KEYS bound is checked per chunk)
+FEW_CALLERS = 16  # callers in one drain counted with a C loop each
 WIDTHS = {"caller": 200, "field": 512, "purpose": 200, "channel": 200}
 
 try:  # Counter.update's own C loop, without its per-call isinstance(Mapping) check
@@ -68,6 +85,11 @@ class DecisionRecorder:
         self._pruned_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Single checks: (principal, decision) per minute, counted by the thread (_drain).
+        self._queues: dict[int, deque] = {}
+        self._queue: deque = deque()
+        self._turn = 0.0  # when a check next calls _tick
+        self._tick()
 
     # -- the request path: memory only ---------------------------------------------------------
     def record(self, principal: Principal, decisions: Sequence[Decision]) -> None:
@@ -78,64 +100,116 @@ class DecisionRecorder:
         # The kept batch holds its decisions, so ids in the key stay theirs while it is kept.
         key = (n, id(decisions[0]), id(decisions[n // 2]), id(decisions[-1]))
         with self._lock:
-            bucket = self._pending.get(slot)
-            if bucket is None:
-                bucket = self._pending[slot] = Bucket()
+            bucket = self._bucket(slot)
             kept = bucket.batches.get(key)
             if kept is not None and all(map(is_, kept[0], decisions)):
                 kept[1] += 1
                 return
-            held = bucket.held
-            if self._keys < self.max_keys:
-                counts = bucket.counts
-                size = len(counts)
-                ids = list(map(id, decisions))
-                _count_elements(counts, ids)
-                if len(counts) != size:  # new decisions: hold them (their ids stay unique)
-                    held.update(zip(ids, decisions, strict=True))
-                    self._keys += len(counts) - size
-                # All held: its repeats can be spread. A lookalike keeps the first one's place.
-                if kept is None and self._batched + n <= MAX_BATCHED:
-                    bucket.batches[key] = [tuple(decisions), 0]
-                    self._batched += n
-                return
-            for d in decisions:
-                if id(d) in held:
-                    bucket.counts[id(d)] += 1
-                else:
-                    bucket.overflow[_outcome(d)] = bucket.overflow.get(_outcome(d), 0) + 1
+            # All held: its repeats can be spread. A lookalike keeps the first one's place.
+            if self._count(bucket, decisions) and kept is None and \
+                    self._batched + n <= MAX_BATCHED:
+                bucket.batches[key] = [tuple(decisions), 0]
+                self._batched += n
 
     def record_one(self, principal: Principal, decision: Decision) -> None:
-        """record() for a single check, without building iterators."""
-        slot = (int(_now()) // 60, principal.name, principal.token_id)
-        key = id(decision)
+        """A single check: queued for the thread to count (see the module's docstring)."""
+        if _now() >= self._turn:  # at most once a second
+            self._tick()
+        # Two items in one C call, so adjacent whatever other threads do: no tuple to
+        # allocate, which would stay young until counted and walked by every collection.
+        self._queue.extend((principal, decision))
+
+    def _tick(self) -> None:
+        """Once a second on the request path: the queue of the minute now begun, and the
+        bound on what is queued (reached only when the thread is held up)."""
         with self._lock:
-            bucket = self._pending.get(slot)
-            if bucket is None:
-                bucket = self._pending[slot] = Bucket()
-            counts = bucket.counts
-            if key in counts:
-                counts[key] += 1
-            elif self._keys < self.max_keys:
-                counts[key] = 1
-                bucket.held[key] = decision
-                self._keys += 1
+            now = _now()
+            minute = int(now) // 60
+            queue = self._queues.get(minute)
+            if queue is None:
+                queue = self._queues[minute] = deque()
+            self._queue = queue
+            # A float (compared with a float per check): the minute's end, or a second on.
+            self._turn = float(min((minute + 1) * 60, now + TICK_SECONDS))
+            held_up = sum(map(len, self._queues.values())) > 2 * MAX_QUEUED
+        if held_up:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Count the queued single checks into their minute's buckets. A request that took a
+        queue just before its minute ended may still append to it: a queue is dropped only
+        once empty and a minute past its end."""
+        with self._lock:
+            current = int(_now()) // 60
+            for minute, queue in list(self._queues.items()):
+                n = len(queue)  # even (pairs go in at once); only _drain takes any out
+                while n:
+                    take = min(n, 2 * DRAIN_CHUNK)
+                    self._count_queued(minute, list(map(call, repeat(queue.popleft, take))))
+                    n -= take
+                if not len(queue) and minute < current - 1 and queue is not self._queue:
+                    del self._queues[minute]
+
+    def _count_queued(self, minute: int, items: list) -> None:
+        """items: principal, decision, principal, decision... as queued."""
+        principals, decisions = items[0::2], items[1::2]
+        first = principals[0]
+        if principals.count(first) == len(principals):  # one caller (identity first: C)
+            groups = [(first, decisions)]
+        else:
+            ids = list(map(id, principals))
+            callers = dict(zip(ids, principals, strict=True))
+            if len(callers) <= FEW_CALLERS:  # one C loop each
+                groups = [(p, list(compress(decisions, map(pid.__eq__, ids))))
+                          for pid, p in callers.items()]
             else:
-                outcome = _outcome(decision)
-                bucket.overflow[outcome] = bucket.overflow.get(outcome, 0) + 1
+                mine: dict[int, list] = {pid: [] for pid in callers}
+                for pid, d in zip(ids, decisions, strict=True):
+                    mine[pid].append(d)
+                groups = [(callers[pid], ds) for pid, ds in mine.items()]
+        for principal, ds in groups:
+            bucket = self._bucket((minute, principal.name, principal.token_id))
+            for i in range(0, len(ds), CHUNK):
+                self._count(bucket, ds[i:i + CHUNK])
+
+    def _bucket(self, slot: tuple) -> Bucket:
+        bucket = self._pending.get(slot)
+        if bucket is None:
+            bucket = self._pending[slot] = Bucket()
+        return bucket
+
+    def _count(self, bucket: Bucket, decisions: Sequence[Decision]) -> bool:
+        """Count decisions by identity (under the lock); True when all of them are held."""
+        held = bucket.held
+        if self._keys < self.max_keys:
+            counts = bucket.counts
+            size = len(counts)
+            ids = list(map(id, decisions))
+            _count_elements(counts, ids)
+            if len(counts) != size:  # new decisions: hold them (their ids stay unique)
+                held.update(zip(ids, decisions, strict=True))
+                self._keys += len(counts) - size
+            return True
+        for d in decisions:
+            if id(d) in held:
+                bucket.counts[id(d)] += 1
+            else:
+                bucket.overflow[_outcome(d)] = bucket.overflow.get(_outcome(d), 0) + 1
+        return False
 
     @property
     def waiting(self) -> int:
-        """Decisions counted but not flushed yet."""
+        """Decisions counted or queued but not flushed yet."""
         with self._lock:
             return sum(sum(b.counts.values()) + sum(b.overflow.values())
                        + sum(len(batch) * n for batch, n in b.batches.values())
-                       for b in self._pending.values())
+                       for b in self._pending.values()) + sum(map(len, self._queues.values())) // 2
 
     # -- off the request path ------------------------------------------------------------------
     def flush(self) -> int:
         """Write what has been counted; returns the number of rows written."""
         with self._flush_lock:
+            self._drain()
             with self._lock:
                 pending, self._pending, self._keys = self._pending, {}, 0
                 self._batched = 0
@@ -168,8 +242,13 @@ class DecisionRecorder:
             return
 
         def loop() -> None:
-            while not self._stop.wait(self.flush_seconds):
+            due = time.monotonic() + self.flush_seconds
+            while not self._stop.wait(min(DRAIN_SECONDS, max(0.0, due - time.monotonic()))):
                 try:
+                    if time.monotonic() < due:
+                        self._drain()
+                        continue
+                    due = time.monotonic() + self.flush_seconds
                     self.flush()
                 except Exception:  # the counts stay in memory; the next round retries
                     log.exception("decision log flush failed")

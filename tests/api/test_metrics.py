@@ -135,3 +135,36 @@ def test_one_scrape_covers_every_worker(database_url, demo_catalog, start_server
         assert value(parsed, "catalog_request_duration_seconds_count",
                      operation="check") == asked
         assert value(parsed, "catalog_index_revision") == demo_catalog.index.revision
+
+
+def test_a_flush_counts_what_observing_each_request_would(demo_catalog):
+    """The flush drains both queues in bulk: the same buckets, sums and outcome counts as a
+    Histogram.observe and a Counter.inc per request and decision."""
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from catalog.api.metrics import BUCKETS
+
+    metrics = create_app(demo_catalog, background_sync=False).endpoint.metrics
+    metrics.flush()
+    index = demo_catalog.index
+    decisions = [index.check(EMAIL, p, "email") for p in ("service.delivery", "sharing.sale")]
+    assert {d.allowed for d in decisions} == {True, False}
+    registry = CollectorRegistry()
+    reference = Histogram("h", "h", ["operation"], buckets=BUCKETS, registry=registry)
+    for i, s in enumerate([0.0002, 0.0007, 0.003, 0.003, 0.07, 0.3, 20.0, 0.04, 0.0004]):
+        query = (CHECK, MANY, "{ revision }")[i % 3]
+        metrics.request(query, time.perf_counter() - s)  # s and a few microseconds
+        reference.labels(metrics.operation(query)).observe(s)
+        demo_catalog.seen.append(decisions[i % 2])
+    demo_catalog.seen.append(decisions * 5)  # a checkMany's list
+    got = samples(metrics.exposition().decode())
+    want = samples(generate_latest(registry).decode())
+    assert len(want) == 3 * (len(BUCKETS) + 2) + 3  # _created too
+    for (name, labels), v in want.items():
+        if name.endswith("_bucket") or name.endswith("_count"):
+            assert value(got, "catalog_request_duration_seconds" + name[1:], **dict(labels)) == v
+        elif name.endswith("_sum"):
+            assert value(got, "catalog_request_duration_seconds_sum", **dict(labels)) == \
+                pytest.approx(v, abs=1e-3)
+    assert value(got, "catalog_decisions_total", allowed="true") == 5 + 5
+    assert value(got, "catalog_decisions_total", allowed="false") == 4 + 5

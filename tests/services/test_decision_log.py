@@ -118,6 +118,105 @@ def test_invented_names_do_not_grow_memory_without_bound(demo_catalog, reviewer)
     assert any(e.field == decision_log.OVERFLOW for e in entries)
 
 
+class Clock:
+    """decision_log's wall clock, moved by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def counted(cat, who) -> dict:
+    return {(e.minute, e.caller, e.field, e.purpose, e.channel): e.count
+            for e in everything(cat, who)}
+
+
+def test_single_checks_are_counted_in_the_minute_they_were_made(demo_catalog, reviewer,
+                                                                monkeypatch):
+    """A single check is queued (no counting on the request path) in its minute's queue; a
+    request that took the queue just before the minute ended is still counted in that
+    minute, and a queue goes only once empty and a minute past its end."""
+    clock = Clock(1_800_000_000.0 + 50)  # 50 s into a minute
+    monkeypatch.setattr(decision_log, "_now", clock)
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
+    demo_catalog.decision_log = recorder
+    who = Principal("pipeline", name="team-a")
+    for _ in range(3):
+        checks.check(demo_catalog, who, EMAIL, "service", "web")
+    late = recorder._queue  # a request that took the queue at 59.9 s ...
+    clock.now += 10.5  # ... the minute turns
+    for _ in range(2):
+        checks.check(demo_catalog, who, EMAIL, "service", "web")
+    late.extend((who, demo_catalog.index.check(EMAIL, "service", "web")))  # ... appends now
+    assert recorder.waiting == 6 and rows(demo_catalog) == 0
+    recorder.flush()
+    first = datetime.fromtimestamp(1_800_000_000 // 60 * 60, UTC)
+    second = first + timedelta(minutes=1)
+    assert counted(demo_catalog, reviewer) == {
+        (first, "team-a", EMAIL, "service", "web"): 4,
+        (second, "team-a", EMAIL, "service", "web"): 2}
+    late.extend((who, demo_catalog.index.check(EMAIL, "service", "web")))  # still counted
+    clock.now += 120  # two minutes on: the empty old queues go at the next drain
+    recorder.flush()
+    assert counted(demo_catalog, reviewer)[(first, "team-a", EMAIL, "service", "web")] == 5
+    recorder.flush()
+    assert [q is late for q in recorder._queues.values()] == [False]  # the checks' own
+
+
+def test_queued_checks_are_bounded_when_the_thread_is_held_up(demo_catalog, reviewer,
+                                                              monkeypatch):
+    """Nothing drains the queue here (no thread): past MAX_QUEUED the request that looks at
+    it counts it, and nothing is lost."""
+    clock = Clock(1_800_000_000.0)
+    monkeypatch.setattr(decision_log, "_now", clock)
+    monkeypatch.setattr(decision_log, "MAX_QUEUED", 10)
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
+    demo_catalog.decision_log = recorder
+    who = Principal("pipeline", name="team-a")
+    for _ in range(100):
+        clock.now += 0.5  # a look at the queue's length every second
+        checks.check(demo_catalog, who, EMAIL, "service", "web")
+        assert sum(map(len, recorder._queues.values())) <= 2 * (10 + 2)
+    assert recorder.waiting == 100
+    recorder.flush()
+    assert sum(counted(demo_catalog, reviewer).values()) == 100
+
+
+@pytest.mark.parametrize("few", [16, 1])  # one C loop per caller / one Python loop for all
+def test_queued_checks_of_several_callers(demo_catalog, reviewer, monkeypatch, few):
+    monkeypatch.setattr(decision_log, "FEW_CALLERS", few)
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
+    demo_catalog.decision_log = recorder
+    a, b = Principal("pipeline", name="team-a"), Principal("pipeline", token_id=7)
+    a_again = Principal("pipeline", name="team-a")  # its token verified again: a new object
+    for i in range(30):
+        who = (a, b, a_again)[i % 3]
+        checks.check(demo_catalog, who, (EMAIL, SIZE)[i % 2], "service", "web")
+    recorder.flush()
+    got = {(caller, field): n for (_, caller, field, _, _), n
+           in counted(demo_catalog, reviewer).items()}
+    assert got == {("team-a", EMAIL): 10, ("team-a", SIZE): 10,
+                   ("token 7", EMAIL): 5, ("token 7", SIZE): 5}
+
+
+def test_invented_names_in_single_checks_stay_bounded(demo_catalog, reviewer):
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90,
+                                             max_keys=100)
+    demo_catalog.decision_log = recorder
+    who = Principal("pipeline", name="fuzzer")
+    for i in range(3000):
+        checks.check(demo_catalog, who, f"x.y.z{i}", "service", "web")
+    recorder._drain()
+    assert sum(len(b.held) for b in recorder._pending.values()) <= 100 + decision_log.CHUNK
+    assert recorder.waiting == 3000
+    recorder.flush()
+    entries = everything(demo_catalog, reviewer)
+    assert sum(e.count for e in entries) == 3000
+    assert any(e.field == decision_log.OVERFLOW for e in entries)
+
+
 def test_retention_prunes_old_entries(demo_catalog, reviewer):
     recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=1)
     with demo_catalog.engine.begin() as conn:
