@@ -247,7 +247,6 @@ class Catalog:
                 log.exception("index update failed after commit; rebuilding")
                 self.reload()
 
-
     def _remember_ids(self, ids: dict[str, int]) -> None:
         """Keep the ids a committed write used (only committed rows: a rolled-back insert's
         id may be given to another name)."""

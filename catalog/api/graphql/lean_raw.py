@@ -47,7 +47,7 @@ _ODD = object()  # a value the general path must look at
 
 
 def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> bytes | None:
-    """The response body for a pipelines' checkMany all answered before from the current
+    """The response body for a pipeline's checkMany all answered before from the current
     snapshot, or None: then the general path answers (and fills the index's keys)."""
     if len(body) < MIN_BODY or endpoint.lean is None:
         return None
