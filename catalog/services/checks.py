@@ -78,6 +78,17 @@ def record_many(cat: Catalog, principal: Principal, decisions: list[Decision],
         cat.seen.append(decisions if allowed is None else (len(decisions), allowed))
 
 
+def record_cells(cat: Catalog, principal: Principal, table, cells: list[int],
+                 allowed: int) -> None:
+    """record_many() for a checkMany answered from a raw table (lean_raw.py): its decisions
+    as the table's cell numbers, counted by the decision log's thread."""
+    recorder = getattr(cat, "decision_log", None)
+    if recorder is not None:
+        recorder.record_cells(principal, table, cells)
+    if cat.seen is not None:
+        cat.seen.append((len(cells), allowed))
+
+
 def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,
            as_of: AsOf | None) -> CatalogIndex:
     """The snapshot to answer from, or the catalog as it stood at asOf."""

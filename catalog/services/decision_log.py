@@ -12,19 +12,20 @@ queue, taken by the first check of the minute, so a decision is counted in the m
 made wherever the thread stands. Memory is bounded: past MAX_QUEUED queued checks (the thread
 is held up, say by a slow database) the request that finds the queue that long counts it.
 
-A checkMany is counted on the request path (it is one call for many decisions), by identity:
-the index hands out the same Decision object for the same cell until something changes, so a
-decision is counted with C-level loops and the flush thread reads field, purpose, channel,
-allowed (and intensity) off the objects it holds. Memory is bounded: past MAX_KEYS distinct
-decisions held in one flush interval, decisions not held yet are counted under the field,
-purpose and channel OVERFLOW, so names a caller invents (each a new decision object) cannot
-grow it without limit.
-
-A checkMany that answers the very same decisions as an earlier one of the caller in the same
-minute (a pipeline asking its batch again: the same objects, in the same order) costs one
-identity comparison per decision and one increment: the batch is kept (up to MAX_BATCHED
-decisions in all) and its repeats are spread over its decisions' counts at the flush. Counting
-each decision by identity costs about as much as deciding it from the cache.
+A checkMany costs the request path one append too: (caller, its decisions) to its minute's
+queue of batches. A pipeline's checkMany answered from its bytes (api/graphql/lean_raw.py)
+hands over the cell numbers of its raw table instead of decisions: small ints from one pool,
+which the thread counts by identity in a dict per table and turns into field, purpose,
+channel and allowed only at the flush. Counting a batch of 1,000 takes ~30 µs of C loops;
+done on the request path it was ~18% of a checkMany's server time (its dicts cold again by
+the next request), and it still takes the interpreter from requests when the thread does it.
+So the thread gives the interpreter up (time.sleep(0)) after every YIELD_EVERY decisions it
+counts and every chunk of rows it writes: a request waiting for the GIL gets it within tens
+of microseconds, not after the interpreter's 5 ms switch interval, and the counting fills
+the gaps between requests. Memory is bounded: past MAX_KEYS distinct decisions held in one
+flush interval, decisions not held yet are counted under the field, purpose and channel
+OVERFLOW, so names a caller invents (each a new decision object) cannot grow it without
+limit; and the queues are bounded as above.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import compress, repeat
-from operator import call, is_
+from operator import call, itemgetter
+from time import sleep
 from time import time as _now
 
 from catalog.db import audit
@@ -46,15 +48,17 @@ from catalog.services.core import Catalog
 
 log = logging.getLogger("catalog.decision_log")
 MAX_KEYS = 200_000  # distinct keys held between two flushes, all callers together
-MAX_BATCHED = 1_000_000  # decisions in the checkMany batches kept for their repeats
 OVERFLOW = "(overflow)"
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
 DRAIN_SECONDS = 1.0  # the thread counts the single checks' queues this often
 TICK_SECONDS = 1.0  # a check looks at the queues' length this often
 MAX_QUEUED = 100_000  # single checks queued before a request counts them (thread held up)
 DRAIN_CHUNK = 10_000  # queued checks taken out at a time
+FLUSH_CHUNK = 2_000  # rows inserted at a time by the thread's flush
 CHUNK = 1_000  # checks counted at a time (the MAX_KEYS bound is checked per chunk)
 FEW_CALLERS = 16  # callers in one drain counted with a C loop each
+YIELD_EVERY = 2_000  # decisions the thread counts before it hands the interpreter back
+_FIELD = itemgetter("field")
 WIDTHS = {"caller": 200, "field": 512, "purpose": 200, "channel": 200}
 
 try:  # Counter.update's own C loop, without its per-call isinstance(Mapping) check
@@ -80,36 +84,34 @@ class DecisionRecorder:
         self._flush_lock = threading.Lock()
         self._pending: dict[tuple, Bucket] = {}  # (minute, name, token id) -> its counts
         self._keys = 0
-        self._batched = 0
         self._unwritten: list[dict] = []
         self._pruned_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # Single checks: (principal, decision) per minute, counted by the thread (_drain).
-        self._queues: dict[int, deque] = {}
+        # Per minute: single checks as principal, decision, principal, decision...; and
+        # checkMany batches as (principal, raw table or None, cells or decisions). Counted by
+        # the thread (_drain). _queue_lock guards the dict of queues, never held for long.
+        self._queues: dict[int, tuple[deque, deque]] = {}
         self._queue: deque = deque()
+        self._batches: deque = deque()
+        self._queue_lock = threading.Lock()
         self._turn = 0.0  # when a check next calls _tick
         self._tick()
 
     # -- the request path: memory only ---------------------------------------------------------
     def record(self, principal: Principal, decisions: Sequence[Decision]) -> None:
-        n = len(decisions)
-        if not n:
-            return
-        slot = (int(_now()) // 60, principal.name, principal.token_id)
-        # The kept batch holds its decisions, so ids in the key stay theirs while it is kept.
-        key = (n, id(decisions[0]), id(decisions[n // 2]), id(decisions[-1]))
-        with self._lock:
-            bucket = self._bucket(slot)
-            kept = bucket.batches.get(key)
-            if kept is not None and all(map(is_, kept[0], decisions)):
-                kept[1] += 1
-                return
-            # All held: its repeats can be spread. A lookalike keeps the first one's place.
-            if self._count(bucket, decisions) and kept is None and \
-                    self._batched + n <= MAX_BATCHED:
-                bucket.batches[key] = [tuple(decisions), 0]
-                self._batched += n
+        """A checkMany's decisions: queued for the thread to count."""
+        if decisions:
+            if _now() >= self._turn:
+                self._tick()
+            self._batches.append((principal, None, decisions))
+
+    def record_cells(self, principal: Principal, table, cells: list[int]) -> None:
+        """A checkMany answered from a raw table (lean_json.RawTable): its cell numbers."""
+        if cells:
+            if _now() >= self._turn:
+                self._tick()
+            self._batches.append((principal, table, cells))
 
     def record_one(self, principal: Principal, decision: Decision) -> None:
         """A single check: queued for the thread to count (see the module's docstring)."""
@@ -120,35 +122,75 @@ class DecisionRecorder:
         self._queue.extend((principal, decision))
 
     def _tick(self) -> None:
-        """Once a second on the request path: the queue of the minute now begun, and the
+        """Once a second on the request path: the queues of the minute now begun, and the
         bound on what is queued (reached only when the thread is held up)."""
-        with self._lock:
+        with self._queue_lock:
             now = _now()
             minute = int(now) // 60
-            queue = self._queues.get(minute)
-            if queue is None:
-                queue = self._queues[minute] = deque()
-            self._queue = queue
+            queues = self._queues.get(minute)
+            if queues is None:
+                queues = self._queues[minute] = (deque(), deque())
+            self._queue, self._batches = queues
             # A float (compared with a float per check): the minute's end, or a second on.
             self._turn = float(min((minute + 1) * 60, now + TICK_SECONDS))
-            held_up = sum(map(len, self._queues.values())) > 2 * MAX_QUEUED
+            held_up = self._queued() > 2 * MAX_QUEUED
         if held_up:
-            self._drain()
+            self._drain(pause=False)
 
-    def _drain(self) -> None:
-        """Count the queued single checks into their minute's buckets. A request that took a
-        queue just before its minute ended may still append to it: a queue is dropped only
-        once empty and a minute past its end."""
-        with self._lock:
-            current = int(_now()) // 60
-            for minute, queue in list(self._queues.items()):
-                n = len(queue)  # even (pairs go in at once); only _drain takes any out
-                while n:
-                    take = min(n, 2 * DRAIN_CHUNK)
-                    self._count_queued(minute, list(map(call, repeat(queue.popleft, take))))
-                    n -= take
-                if not len(queue) and minute < current - 1 and queue is not self._queue:
+    def _queued(self) -> int:
+        """Decisions queued, not counted yet (an estimate while requests append)."""
+        return sum(len(singles) // 2 + sum(len(b[2]) for b in list(batches))
+                   for singles, batches in list(self._queues.values()))
+
+    def _drain(self, pause: bool = True) -> None:
+        """Count the queued decisions into their minute's buckets. A request that took a
+        minute's queues just before it ended may still append to them: they are dropped
+        only once empty and a minute past their end. `pause`: the thread's drain hands the
+        interpreter back every YIELD_EVERY decisions (the module's docstring)."""
+        current = int(_now()) // 60
+        done = 0
+        with self._queue_lock:
+            minutes = list(self._queues.items())
+        for minute, (singles, batches) in minutes:
+            n = len(singles)  # even (pairs go in at once); only _drain takes any out
+            while n:
+                take = min(n, 2 * DRAIN_CHUNK)
+                items = list(map(call, repeat(singles.popleft, take)))
+                with self._lock:
+                    self._count_queued(minute, items)
+                n -= take
+                done += take // 2
+                if pause and done >= YIELD_EVERY:
+                    sleep(0)
+                    done = 0
+            for _ in range(len(batches)):
+                principal, table, items = batches.popleft()
+                with self._lock:
+                    self._count_batch(minute, principal, table, items)
+                done += len(items)
+                if pause and done >= YIELD_EVERY:
+                    sleep(0)
+                    done = 0
+            with self._queue_lock:
+                if not singles and not batches and minute < current - 1 \
+                        and singles is not self._queue:
                     del self._queues[minute]
+
+    def _count_batch(self, minute: int, principal: Principal, table, items) -> None:
+        """One checkMany's decisions, or its raw table's cells (under the lock)."""
+        bucket = self._bucket((minute, principal.name, principal.token_id))
+        if table is not None and self._keys < self.max_keys:
+            counts = bucket.cells.get(table)
+            if counts is None:
+                counts = bucket.cells[table] = {}
+            size = len(counts)
+            _count_elements(counts, items)
+            self._keys += len(counts) - size
+            return
+        if table is not None:  # past the bound: as decisions (the held ones, or overflow)
+            items = list(map(table.decisions.__getitem__, items))
+        for i in range(0, len(items), CHUNK):
+            self._count(bucket, items[i:i + CHUNK])
 
     def _count_queued(self, minute: int, items: list) -> None:
         """items: principal, decision, principal, decision... as queued."""
@@ -201,24 +243,33 @@ class DecisionRecorder:
     def waiting(self) -> int:
         """Decisions counted or queued but not flushed yet."""
         with self._lock:
-            return sum(sum(b.counts.values()) + sum(b.overflow.values())
-                       + sum(len(batch) * n for batch, n in b.batches.values())
-                       for b in self._pending.values()) + sum(map(len, self._queues.values())) // 2
+            counted = sum(sum(b.counts.values()) + sum(b.overflow.values())
+                          + sum(sum(c.values()) for c in b.cells.values())
+                          for b in self._pending.values())
+        with self._queue_lock:
+            return counted + self._queued()
 
     # -- off the request path ------------------------------------------------------------------
-    def flush(self) -> int:
-        """Write what has been counted; returns the number of rows written."""
+    def flush(self, pause: bool = False) -> int:
+        """Write what has been counted; returns the number of rows written. `pause`: the
+        thread's flush, which hands the interpreter back between chunks of rows."""
         with self._flush_lock:
-            self._drain()
+            self._drain(pause)
             with self._lock:
                 pending, self._pending, self._keys = self._pending, {}, 0
-                self._batched = 0
-            rows = [*self._unwritten, *_rows(pending)]
+            rows = [*self._unwritten, *_rows(pending, pause)]
             self._unwritten = []
+            # In the field index's order: each of its pages is read and dirtied once per
+            # flush (audit.insert_decision_counts sorts each chunk the same way).
+            rows.sort(key=_FIELD)
             if rows:
                 try:
                     with self.cat.engine.begin() as conn:
-                        audit.insert_decision_counts(conn=conn, rows=rows)
+                        for i in range(0, len(rows), FLUSH_CHUNK):
+                            audit.insert_decision_counts(conn=conn,
+                                                         rows=rows[i:i + FLUSH_CHUNK])
+                            if pause:
+                                sleep(0)
                 except Exception:
                     self._put_back(rows)
                     raise
@@ -246,10 +297,10 @@ class DecisionRecorder:
             while not self._stop.wait(min(DRAIN_SECONDS, max(0.0, due - time.monotonic()))):
                 try:
                     if time.monotonic() < due:
-                        self._drain()
+                        self._drain(pause=True)
                         continue
                     due = time.monotonic() + self.flush_seconds
-                    self.flush()
+                    self.flush(pause=True)
                 except Exception:  # the counts stay in memory; the next round retries
                     log.exception("decision log flush failed")
 
@@ -278,30 +329,37 @@ def _outcome(d: Decision) -> tuple[bool, str | None]:
 
 
 class Bucket:
-    """One (minute, caller)'s counts: by decision identity, and the overflow by outcome; and
-    the checkMany batches kept with how many times each was asked again."""
+    """One (minute, caller)'s counts: by decision identity, by raw table cell, and the
+    overflow by outcome."""
 
-    __slots__ = ("counts", "held", "overflow", "batches")
+    __slots__ = ("counts", "held", "overflow", "cells")
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
         self.held: dict[int, Decision] = {}
         self.overflow: dict[tuple[bool, str | None], int] = {}
-        self.batches: dict[tuple, list] = {}  # key -> [its decisions, repeats]
+        self.cells: dict[object, dict[int, int]] = {}  # raw table -> cell -> count
 
 
-def _rows(pending: dict[tuple, Bucket]) -> list[dict]:
+def _rows(pending: dict[tuple, Bucket], pause: bool = False) -> list[dict]:
     """Sum the buckets per key (equal decisions may be different objects) into rows."""
     totals: Counter = Counter()
+    done = 0
     for (minute, name, token_id), bucket in pending.items():
         caller = _fit(name or f"token {token_id}", "caller")
-        for batch, repeats in bucket.batches.values():
-            if repeats:  # every decision of a kept batch is held
-                for d in batch:
-                    bucket.counts[id(d)] += repeats
+        held = bucket.held
         for key, n in bucket.counts.items():
-            d = bucket.held[key]
+            d = held[key]
             totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
+        for table, counts in bucket.cells.items():
+            decisions = table.decisions
+            for cell, n in counts.items():
+                d = decisions[cell]
+                totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
+            done += len(counts)
+            if pause and done >= YIELD_EVERY:
+                sleep(0)
+                done = 0
         for (allowed, intensity), n in bucket.overflow.items():
             totals[(minute, caller, OVERFLOW, OVERFLOW, OVERFLOW, allowed, intensity)] += n
     return [{"minute": datetime.fromtimestamp(minute * 60, UTC), "caller": caller,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from catalog.api.graphql.lean_json import RawTable
 from catalog.db.tables import DecisionLogRow
 from catalog.errors import BadInput, Forbidden
 from catalog.services import audit, checks, decision_log
@@ -67,8 +68,8 @@ def test_counts_equal_the_checks_sent(demo_catalog, reviewer):
 
 
 def test_repeated_batches_count_like_any_other(demo_catalog, reviewer):
-    """A checkMany asked again is counted through its kept batch; one that only looks like
-    it (same length, same first, middle and last decisions) is counted decision by decision."""
+    """A checkMany asked again, or one that only looks like it (same length, same first,
+    middle and last decisions), is counted decision by decision."""
     recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
     who = Principal("pipeline", name="batcher")
     batch = [(EMAIL, "service", "web"), (SIZE, "service", "web"), (EMAIL, "service", "sms"),
@@ -110,12 +111,58 @@ def test_invented_names_do_not_grow_memory_without_bound(demo_catalog, reviewer)
     for i in range(20):
         reqs = [(f"x.y.z{i}_{j}", "service", "web") for j in range(50)]
         recorder.record(who, demo_catalog.index.check_many(reqs))
+    recorder._drain()
     assert sum(len(b.held) for b in recorder._pending.values()) <= 100 + 50
     assert recorder.waiting == 1000  # nothing is lost: the rest is counted as overflow
     recorder.flush()
     entries = everything(demo_catalog, reviewer)
     assert sum(e.count for e in entries) == 1000
     assert any(e.field == decision_log.OVERFLOW for e in entries)
+
+
+def raw_table(index, requests):
+    """A raw table (api/graphql/lean_json.py) holding these requests' decisions, and
+    their cells."""
+    table = RawTable(index)
+    return table, [table.add(d, b"{}") for d in index.check_many(requests)]
+
+
+@pytest.mark.parametrize("max_keys", [decision_log.MAX_KEYS, 3])
+def test_raw_table_cells_count_as_their_decisions(demo_catalog, reviewer, max_keys):
+    """A checkMany answered from its bytes hands over cell numbers; they are counted as the
+    decisions they stand for, summed across tables (a table per snapshot), and past the
+    bound on keys as decisions (held, or overflow) without losing a count."""
+    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90,
+                                             max_keys=max_keys)
+    demo_catalog.decision_log = recorder
+    a, b = Principal("pipeline", name="team-a"), Principal("pipeline", token_id=7)
+    reqs = [(EMAIL, "service", "web"), (SIZE, "service", "web"),
+            (EMAIL, "marketing.direct", "email"), (SIZE, "marketing.direct", "sms")]
+    first, cells = raw_table(demo_catalog.index, reqs)
+    second, again = raw_table(demo_catalog.index, reqs[::-1])
+    sent = []
+    for who, table, batch, asked in [(a, first, cells, reqs), (a, first, cells[:2], reqs[:2]),
+                                     (b, first, cells * 3, reqs * 3),
+                                     (a, second, again, reqs[::-1])]:
+        checks.record_cells(demo_catalog, who, table, batch, 0)
+        sent += [(who.name or f"token {who.token_id}", *r) for r in asked]
+    assert recorder.waiting == len(sent) and rows(demo_catalog) == 0
+    recorder.flush()
+    index = demo_catalog.index
+    expected: dict = {}
+    for caller, f, p, c in sent:
+        key = (caller, f, p, c, index.check(f, p, c).allowed)
+        expected[key] = expected.get(key, 0) + 1
+    got: dict = {}
+    for e in everything(demo_catalog, reviewer):
+        key = (e.caller, e.field, e.purpose, e.channel, e.allowed)
+        got[key] = got.get(key, 0) + e.count
+    if max_keys == decision_log.MAX_KEYS:
+        assert got == expected
+    else:  # the first keys are held; what came after went to the overflow
+        assert sum(got.values()) == len(sent)
+        assert any(k[1] == decision_log.OVERFLOW for k in got)
+        assert all(got[k] <= n for k, n in expected.items() if k in got)
 
 
 class Clock:
@@ -162,7 +209,7 @@ def test_single_checks_are_counted_in_the_minute_they_were_made(demo_catalog, re
     recorder.flush()
     assert counted(demo_catalog, reviewer)[(first, "team-a", EMAIL, "service", "web")] == 5
     recorder.flush()
-    assert [q is late for q in recorder._queues.values()] == [False]  # the checks' own
+    assert [q is late for q, _ in recorder._queues.values()] == [False]  # the checks' own
 
 
 def test_queued_checks_are_bounded_when_the_thread_is_held_up(demo_catalog, reviewer,

@@ -69,32 +69,39 @@ class Selection:
         # One bytes object per distinct answer: most decisions of a pipeline's selection
         # read alike, so a batch's join copies from a few objects the cache already holds.
         self.shared: dict[bytes, bytes] = {}
-        # The pipelines' checkMany (lean_raw.py): request bytes -> (decision, its bytes,
-        # allowed), for one snapshot at a time: one lookup per request gives all three.
-        self.raw: dict[bytes, tuple[Decision, bytes, bool]] = {}
-        self.raw_of: weakref.ref | None = None
+        # The pipelines' checkMany (lean_raw.py), for one snapshot at a time.
+        self.raw: RawTable | None = None
         _memos.add(self)
 
-    def raw_table(self, index) -> dict[bytes, tuple[Decision, bytes, bool]]:
-        """The raw table of this snapshot (emptied when the snapshot changes)."""
-        if self.raw_of is None or self.raw_of() is not index:
-            self.raw = {}
-            self.raw_of = weakref.ref(index)
-        return self.raw
+    def raw_table(self, index) -> RawTable:
+        """The raw table of this snapshot (a new one when the snapshot changes)."""
+        raw = self.raw
+        if raw is None or raw.index() is not index:
+            raw = self.raw = RawTable(index)
+        return raw
 
-    def remember(self, table: dict, pieces: list[bytes],
-                 decisions: list[Decision]) -> list[tuple[Decision, bytes, bool]]:
-        """Each request's (decision, bytes, allowed), kept in the raw table; the decisions
-        are the index's own for these exact request bytes (never an unknown name)."""
+    def remember(self, table: RawTable, pieces: list[bytes],
+                 decisions: list[Decision]) -> tuple[RawTable, list[int]]:
+        """Each request's cell in the raw table, added where new; the decisions are the
+        index's own for these exact request bytes (never an unknown name). The table may be
+        a new one (the memos' bound was reached)."""
         if _usage["entries"] + len(pieces) >= MEMO_ENTRIES:
+            index = table.index()
             clear_memos()
-            table = self.raw
-        out = [(d, self.one(d), d.allowed) for d in decisions]
-        before = len(table)
-        table.update(zip(pieces, out, strict=True))
-        _usage["entries"] += len(table) - before
-        _usage["bytes"] += 250 * (len(table) - before)
-        return out
+            if index is None:  # pragma: no cover  (the caller holds the snapshot)
+                raise RuntimeError("raw table without its snapshot")
+            table = self.raw_table(index)
+        cells, get = table.cells, table.cells.get
+        before = len(cells)
+        out = []
+        for piece, d in zip(pieces, decisions, strict=True):
+            cell = get(piece)
+            if cell is None:
+                cell = cells[piece] = table.add(d, self.one(d))
+            out.append(cell)
+        _usage["entries"] += len(cells) - before
+        _usage["bytes"] += 250 * (len(cells) - before)
+        return table, out
 
     def one(self, d: Decision) -> bytes:
         return self.memo.get(id(d)) or self._add(d)
@@ -123,12 +130,49 @@ class Selection:
         return data
 
 
+class RawTable:
+    """One snapshot's pipeline checkMany answers for one selection (lean_raw.py): request
+    bytes -> cell number, and by cell its decision, its answer bytes and whether it is
+    allowed. One lookup per request gives a small int; the answer, the allowed count and the
+    decision log then read lists a batch shares (the answers are a few shared bytes
+    objects), not one tuple per request scattered over the heap. Cells are numbered from 1,
+    so all() finds a miss (None) in C. Only added to, never changed: a queued batch's cells
+    (decision_log.py) keep their meaning while the batch holds its table."""
+
+    __slots__ = ("index", "cells", "decisions", "answers", "allowed", "__weakref__")
+
+    def __init__(self, index) -> None:
+        self.index = weakref.ref(index)
+        self.cells: dict[bytes, int] = {}
+        self.decisions: list[Decision | None] = [None]
+        self.answers: list[bytes] = [b""]
+        self.allowed = bytearray(1)
+
+    def add(self, d: Decision, answer: bytes) -> int:
+        cell = _cell(len(self.decisions))
+        self.decisions.append(d)
+        self.answers.append(answer)
+        self.allowed.append(d.allowed)
+        return cell
+
+
+# Cell numbers are int objects from one pool, made in runs: the dicts that count them
+# (decision_log.py) then find each by identity, and a batch's numbers lie close together.
+_CELLS: list[int] = []
+
+
+def _cell(n: int) -> int:
+    if n >= len(_CELLS):
+        _CELLS.extend(range(len(_CELLS), n + 4096))
+    return _CELLS[n]
+
+
 def clear_memos() -> None:
     for selection in list(_memos):
         selection.memo.clear()
         selection.keep.clear()
         selection.shared.clear()
-        selection.raw.clear()
+        selection.raw = None  # batches still queued keep theirs
     _usage["entries"] = _usage["bytes"] = 0
 
 

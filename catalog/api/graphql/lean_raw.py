@@ -6,9 +6,10 @@ find each decision. Pipelines send the same shape every time (one document; its 
 list of {field, purpose, channel} objects written by a JSON encoder and perhaps an Int for
 atLeastRevision, as catalog.client sends), so here the body is
 only validated (msgspec, leaving each variable's value as its raw bytes), the request list is
-cut at its '},{' separators, and each piece, bytes as it came, is looked up among the
-snapshot's decisions, which the index keeps under exactly those bytes once it has answered
-them (CatalogIndex.check_many_raw, raw_keys).
+cut at its '},{' separators, and each piece, bytes as it came, is looked up in the raw table
+of the snapshot and selection (lean_json.RawTable: a cell number, and by cell the answer's
+bytes), filled from the index, which keeps its decisions under exactly those bytes once it
+has answered them (CatalogIndex.check_many_raw, raw_keys).
 
 Why cutting is sound: msgspec has validated the whole body as JSON. Inside a JSON string
 every '"' is escaped, so a piece that equals a key — '"field":"F","purpose":"P",
@@ -20,8 +21,6 @@ GraphQL's words.
 """
 
 from __future__ import annotations
-
-from operator import itemgetter
 
 import msgspec
 
@@ -42,7 +41,6 @@ class _Body(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Body).decode
-_DECISION, _BYTES, _ALLOWED = itemgetter(0), itemgetter(1), itemgetter(2)
 _ODD = object()  # a value the general path must look at
 
 
@@ -78,17 +76,16 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
     if wait is not None and (wait is _ODD or index.revision < wait):
         return None  # the general path waits for the revision (or says what is wrong)
     table = selection.raw_table(index)
-    found = list(map(table.get, pieces))
-    if not all(found):
+    cells = list(map(table.cells.get, pieces))
+    if not all(cells):  # cells count from 1: a miss is None
         decisions = index.check_many_raw(pieces)
         if decisions is None:
             return None
-        found = selection.remember(table, pieces, decisions)
-    else:
-        decisions = list(map(_DECISION, found))
-    checks.record_many(endpoint.catalog, principal, decisions, sum(map(_ALLOWED, found)))
+        table, cells = selection.remember(table, pieces, decisions)
+    checks.record_cells(endpoint.catalog, principal, table, cells,
+                        sum(map(table.allowed.__getitem__, cells)))
     scope[query_key] = payload.query
-    return b"".join((prefix, b",".join(map(_BYTES, found)), b"]}}"))
+    return b"".join((prefix, b",".join(map(table.answers.__getitem__, cells)), b"]}}"))
 
 
 def _revision(raw) -> int | object | None:
