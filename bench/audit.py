@@ -153,8 +153,7 @@ def decision_log_rows(cfg) -> list[Row]:
     pools = {"check": load.write_pool(cfg.workdir / "audit_check.jsonl",
                                       [pipeline.check_body(*r) for r in reqs[:cfg.check_pool]]),
              "many": load.write_pool(cfg.workdir / "audit_many.jsonl",
-                                     [pipeline.many_body(reqs[cfg.check_pool:][i:i + 1000])
-                                      for i in range(0, n_many, 1000)])}
+                                     pipeline.many_bodies(cfg, reqs[cfg.check_pool:]))}
     cat = open_catalog(hc.db_url)
     past = cat.index.revision - 1  # an as-of revision: one commit back
     cat.close()

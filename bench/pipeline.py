@@ -98,6 +98,15 @@ def many_body(reqs: list[tuple[str, str, str]]) -> bytes:
                                                     for f, p, c in reqs]}})
 
 
+def many_bodies(cfg, many: list[tuple[str, str, str]]) -> list[bytes]:
+    """Every batch different: each body a fresh random sample of 1,000 of the requests, in
+    no order the catalog has seen them in (as a job's audience would be), so no two
+    batches share their memory layout or their counts."""
+    rng = random.Random(cfg.seed + 5)
+    return [many_body(rng.sample(many, 1000))
+            for _ in range(cfg.many_pool * MANY_BODIES_PER_1000)]
+
+
 def run(cfg, tool: str, hc) -> list[Row]:
     """The pipeline figures; `hc` is the http section's catalog (bench/http_checks.py)."""
     from bench.http_checks import measure, prime, representative  # no import cycle
@@ -107,14 +116,8 @@ def run(cfg, tool: str, hc) -> list[Row]:
     reqs, histogram = light_requests(cfg, hc, cfg.check_pool + n_many)
     check_pool = load.write_pool(work / "pipeline_check.jsonl",
                                  [check_body(*r) for r in reqs[:cfg.check_pool]])
-    many = reqs[cfg.check_pool:]
-    # Every batch different: each body a fresh random sample of the requests (more bodies
-    # than the decision log keeps batches for, so no batch is counted as a repeat), its
-    # requests in no order the catalog has seen them in (as a job's audience would be).
-    rng = random.Random(cfg.seed + 5)
     many_pool = load.write_pool(work / "pipeline_many.jsonl",
-                                [many_body(rng.sample(many, 1000))
-                                 for _ in range(cfg.many_pool * MANY_BODIES_PER_1000)])
+                                many_bodies(cfg, reqs[cfg.check_pool:]))
     total = sum(histogram.values())
     mix = ", ".join(f"{k} reasons {v / total:.0%}" for k, v in sorted(histogram.items()))
     cfg.log(f"http: pipeline figures against `catalog serve` (defaults), {CONNECTIONS} "
