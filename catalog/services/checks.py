@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalog.domain import cell_ids
 from catalog.domain.decision import Decision
 from catalog.domain.index import CatalogIndex
 from catalog.domain.model import FieldRecord
@@ -78,15 +79,15 @@ def record_many(cat: Catalog, principal: Principal, decisions: list[Decision],
         cat.seen.append(decisions if allowed is None else (len(decisions), allowed))
 
 
-def record_cells(cat: Catalog, principal: Principal, table, cells: list[int],
-                 allowed: int) -> None:
+def record_ids(cat: Catalog, principal: Principal, table, joined: bytes) -> None:
     """record_many() for a checkMany answered from a raw table (lean_raw.py): its decisions
-    as the table's cell numbers, counted by the decision log's thread."""
+    as the table's cell ids joined in one buffer, counted by the decision log's thread."""
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:
-        recorder.record_cells(principal, table, cells)
+        recorder.record_ids(principal, table, joined)
     if cat.seen is not None:
-        cat.seen.append((len(cells), allowed))
+        ids = cell_ids.ids_of(joined)
+        cat.seen.append((len(ids), cell_ids.allowed_in(ids)))
 
 
 def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,

@@ -14,18 +14,21 @@ is held up, say by a slow database) the request that finds the queue that long c
 
 A checkMany costs the request path one append too: (caller, its decisions) to its minute's
 queue of batches. A pipeline's checkMany answered from its bytes (api/graphql/lean_raw.py)
-hands over the cell numbers of its raw table instead of decisions: small ints from one pool,
-which the thread counts by identity in a dict per table and turns into field, purpose,
-channel and allowed only at the flush. Counting a batch of 1,000 takes ~30 µs of C loops;
-done on the request path it was ~18% of a checkMany's server time (its dicts cold again by
-the next request), and it still takes the interpreter from requests when the thread does it.
-So the thread gives the interpreter up (time.sleep(0)) after every YIELD_EVERY decisions it
-counts and every chunk of rows it writes: a request waiting for the GIL gets it within tens
-of microseconds, not after the interpreter's 5 ms switch interval, and the counting fills
-the gaps between requests. Memory is bounded: past MAX_KEYS distinct decisions held in one
-flush interval, decisions not held yet are counted under the field, purpose and channel
-OVERFLOW, so names a caller invents (each a new decision object) cannot grow it without
-limit; and the queues are bounded as above.
+hands over its raw table's cell ids joined in one buffer (domain/cell_ids.py) instead of
+decisions. The thread counts each second's buffers of a caller and table with one
+np.bincount into an array of counts by id, and turns ids into field, purpose, channel and
+allowed only at the flush. Counting Python objects (a dict by identity) took ~25-45 µs per
+1,000 decisions in C loops, 6-10% of the fastest checkMany's server time: too much whether
+on the request path or in the thread, which shares the interpreter with the requests; the
+bincount takes ~2 µs. Decisions from the general path (Decision objects) are counted by
+identity as before. The thread gives the interpreter up (time.sleep(0)) after every
+YIELD_EVERY decisions it counts and every chunk of rows it writes, so a request waiting for
+the GIL gets it within tens of microseconds, not after the interpreter's 5 ms switch
+interval. Memory is bounded: past MAX_KEYS distinct decisions held in one flush interval,
+decisions not held yet are counted under the field, purpose and channel OVERFLOW, so names a
+caller invents (each a new decision object) cannot grow it without limit; the raw tables'
+arrays of counts are bounded by MAX_SLOTS (past it their ids are counted as decisions); and
+the queues are bounded as above.
 """
 
 from __future__ import annotations
@@ -41,18 +44,26 @@ from operator import call, itemgetter
 from time import sleep
 from time import time as _now
 
+import numpy as np
+
 from catalog.db import audit
+from catalog.domain import cell_ids
 from catalog.domain.decision import Decision
 from catalog.services.auth import Principal
 from catalog.services.core import Catalog
 
 log = logging.getLogger("catalog.decision_log")
 MAX_KEYS = 200_000  # distinct keys held between two flushes, all callers together
+MAX_SLOTS = 4_000_000  # raw table counts held between two flushes (int64 each: 32 MB)
 OVERFLOW = "(overflow)"
 PRUNE_EVERY = 3600.0  # seconds between retention prunes
 DRAIN_SECONDS = 1.0  # the thread counts the single checks' queues this often
 TICK_SECONDS = 1.0  # a check looks at the queues' length this often
 MAX_QUEUED = 100_000  # single checks queued before a request counts them (thread held up)
+# checkMany decisions queued before a request counts them: a second of a worker answering
+# pipelines is ~2.5 million, so a held-up thread is several seconds behind (4 bytes each as
+# raw table ids, 8 as Decision lists).
+MAX_QUEUED_BATCHED = 8_000_000
 DRAIN_CHUNK = 10_000  # queued checks taken out at a time
 FLUSH_CHUNK = 2_000  # rows inserted at a time by the thread's flush
 CHUNK = 1_000  # checks counted at a time (the MAX_KEYS bound is checked per chunk)
@@ -84,6 +95,7 @@ class DecisionRecorder:
         self._flush_lock = threading.Lock()
         self._pending: dict[tuple, Bucket] = {}  # (minute, name, token id) -> its counts
         self._keys = 0
+        self._slots = 0  # counts held in the raw tables' arrays (MAX_SLOTS)
         self._unwritten: list[dict] = []
         self._pruned_at = 0.0
         self._stop = threading.Event()
@@ -95,6 +107,7 @@ class DecisionRecorder:
         self._queue: deque = deque()
         self._batches: deque = deque()
         self._queue_lock = threading.Lock()
+        self._drain_lock = threading.Lock()
         self._turn = 0.0  # when a check next calls _tick
         self._tick()
 
@@ -104,14 +117,14 @@ class DecisionRecorder:
         if decisions:
             if _now() >= self._turn:
                 self._tick()
-            self._batches.append((principal, None, decisions))
+            self._batches.append((principal, None, decisions, len(decisions)))
 
-    def record_cells(self, principal: Principal, table, cells: list[int]) -> None:
-        """A checkMany answered from a raw table (lean_json.RawTable): its cell numbers."""
-        if cells:
+    def record_ids(self, principal: Principal, table, joined: bytes) -> None:
+        """A checkMany answered from a raw table (lean_json.RawTable): its cell ids joined."""
+        if joined:
             if _now() >= self._turn:
                 self._tick()
-            self._batches.append((principal, table, cells))
+            self._batches.append((principal, table, joined, len(joined) // cell_ids.WIDTH))
 
     def record_one(self, principal: Principal, decision: Decision) -> None:
         """A single check: queued for the thread to count (see the module's docstring)."""
@@ -133,20 +146,36 @@ class DecisionRecorder:
             self._queue, self._batches = queues
             # A float (compared with a float per check): the minute's end, or a second on.
             self._turn = float(min((minute + 1) * 60, now + TICK_SECONDS))
-            held_up = self._queued() > 2 * MAX_QUEUED
-        if held_up:
-            self._drain(pause=False)
+            singles, batched = self._queued_apart()
+        # Held up: count here, unless the thread is counting right now.
+        if (singles > MAX_QUEUED or batched > MAX_QUEUED_BATCHED) \
+                and self._drain_lock.acquire(blocking=False):
+            try:
+                self._drain(pause=False, locked=True)
+            except Exception:  # never the request's failure; the thread will retry
+                log.exception("decision log: counting a held-up queue failed")
+            finally:
+                self._drain_lock.release()
+
+    def _queued_apart(self) -> tuple[int, int]:
+        """Single checks and checkMany decisions queued, not counted yet (an estimate
+        while requests append)."""
+        queues = list(self._queues.values())
+        return (sum(len(singles) // 2 for singles, _ in queues),
+                sum(b[3] for _, batches in queues for b in list(batches)))
 
     def _queued(self) -> int:
-        """Decisions queued, not counted yet (an estimate while requests append)."""
-        return sum(len(singles) // 2 + sum(len(b[2]) for b in list(batches))
-                   for singles, batches in list(self._queues.values()))
+        return sum(self._queued_apart())
 
-    def _drain(self, pause: bool = True) -> None:
-        """Count the queued decisions into their minute's buckets. A request that took a
-        minute's queues just before it ended may still append to them: they are dropped
-        only once empty and a minute past their end. `pause`: the thread's drain hands the
-        interpreter back every YIELD_EVERY decisions (the module's docstring)."""
+    def _drain(self, pause: bool = True, locked: bool = False) -> None:
+        """Count the queued decisions into their minute's buckets, one drain at a time
+        (`locked`: the caller holds _drain_lock). A request that took a minute's queues
+        just before it ended may still append to them: they are dropped only once empty and
+        a minute past their end. `pause`: the thread's drain hands the interpreter back
+        every YIELD_EVERY decisions (the module's docstring)."""
+        if not locked:
+            with self._drain_lock:
+                return self._drain(pause, locked=True)
         current = int(_now()) // 60
         done = 0
         with self._queue_lock:
@@ -163,34 +192,52 @@ class DecisionRecorder:
                 if pause and done >= YIELD_EVERY:
                     sleep(0)
                     done = 0
+            groups: dict[tuple, list] = {}  # raw tables' ids: one bincount per caller
             for _ in range(len(batches)):
-                principal, table, items = batches.popleft()
+                principal, table, items, n = batches.popleft()
+                if table is not None:
+                    key = (principal.name, principal.token_id, table)
+                    groups.setdefault(key, [principal, []])[1].append(items)
+                    continue
                 with self._lock:
-                    self._count_batch(minute, principal, table, items)
-                done += len(items)
+                    bucket = self._bucket((minute, principal.name, principal.token_id))
+                    for i in range(0, n, CHUNK):
+                        self._count(bucket, items[i:i + CHUNK])
+                done += n
                 if pause and done >= YIELD_EVERY:
                     sleep(0)
                     done = 0
+            for (_, _, table), (principal, blobs) in groups.items():
+                with self._lock:
+                    self._count_ids(minute, principal, table, b"".join(blobs))
+                if pause:
+                    sleep(0)
             with self._queue_lock:
                 if not singles and not batches and minute < current - 1 \
                         and singles is not self._queue:
                     del self._queues[minute]
 
-    def _count_batch(self, minute: int, principal: Principal, table, items) -> None:
-        """One checkMany's decisions, or its raw table's cells (under the lock)."""
+    def _count_ids(self, minute: int, principal: Principal, table, joined: bytes) -> None:
+        """Raw table cell ids (under the lock): added into the caller's array of counts by
+        id for that table with one np.bincount. Past MAX_SLOTS counted slots, as decisions
+        (held ones, or overflow) like any other."""
         bucket = self._bucket((minute, principal.name, principal.token_id))
-        if table is not None and self._keys < self.max_keys:
-            counts = bucket.cells.get(table)
-            if counts is None:
-                counts = bucket.cells[table] = {}
-            size = len(counts)
-            _count_elements(counts, items)
-            self._keys += len(counts) - size
+        ids = cell_ids.ids_of(joined)
+        size = 2 * len(table.decisions)  # every id is below: (cell << 1) | allowed
+        counts = bucket.cells.get(table)
+        grow = size - (0 if counts is None else len(counts))
+        if grow > 0 and self._slots + grow > MAX_SLOTS:
+            decisions = list(map(table.decision, ids.tolist()))
+            for i in range(0, len(decisions), CHUNK):
+                self._count(bucket, decisions[i:i + CHUNK])
             return
-        if table is not None:  # past the bound: as decisions (the held ones, or overflow)
-            items = list(map(table.decisions.__getitem__, items))
-        for i in range(0, len(items), CHUNK):
-            self._count(bucket, items[i:i + CHUNK])
+        if grow > 0:
+            bigger = np.zeros(size, dtype=np.int64)
+            if counts is not None:
+                bigger[:len(counts)] = counts
+            counts = bucket.cells[table] = bigger
+            self._slots += grow
+        counts += np.bincount(ids, minlength=len(counts))
 
     def _count_queued(self, minute: int, items: list) -> None:
         """items: principal, decision, principal, decision... as queued."""
@@ -244,7 +291,7 @@ class DecisionRecorder:
         """Decisions counted or queued but not flushed yet."""
         with self._lock:
             counted = sum(sum(b.counts.values()) + sum(b.overflow.values())
-                          + sum(sum(c.values()) for c in b.cells.values())
+                          + sum(int(c.sum()) for c in b.cells.values())
                           for b in self._pending.values())
         with self._queue_lock:
             return counted + self._queued()
@@ -256,7 +303,7 @@ class DecisionRecorder:
         with self._flush_lock:
             self._drain(pause)
             with self._lock:
-                pending, self._pending, self._keys = self._pending, {}, 0
+                pending, self._pending, self._keys, self._slots = self._pending, {}, 0, 0
             rows = [*self._unwritten, *_rows(pending, pause)]
             self._unwritten = []
             # In the field index's order: each of its pages is read and dirtied once per
@@ -338,7 +385,7 @@ class Bucket:
         self.counts: dict[int, int] = {}
         self.held: dict[int, Decision] = {}
         self.overflow: dict[tuple[bool, str | None], int] = {}
-        self.cells: dict[object, dict[int, int]] = {}  # raw table -> cell -> count
+        self.cells: dict[object, np.ndarray] = {}  # raw table -> counts by cell id
 
 
 def _rows(pending: dict[tuple, Bucket], pause: bool = False) -> list[dict]:
@@ -352,11 +399,11 @@ def _rows(pending: dict[tuple, Bucket], pause: bool = False) -> list[dict]:
             d = held[key]
             totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
         for table, counts in bucket.cells.items():
-            decisions = table.decisions
-            for cell, n in counts.items():
-                d = decisions[cell]
+            counted = np.flatnonzero(counts)
+            for cell_id, n in zip(counted.tolist(), counts[counted].tolist(), strict=True):
+                d = table.decision(cell_id)
                 totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
-            done += len(counts)
+            done += len(counted)
             if pause and done >= YIELD_EVERY:
                 sleep(0)
                 done = 0

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
+from catalog.domain import cell_ids
 from catalog.domain.decision import Decision, ReasonCode
 
 REASON_FIELDS: dict[str, Callable[[Any], Any]] = {
@@ -81,8 +82,8 @@ class Selection:
         return raw
 
     def remember(self, table: RawTable, pieces: list[bytes],
-                 decisions: list[Decision]) -> tuple[RawTable, list[int]]:
-        """Each request's cell in the raw table, added where new; the decisions are the
+                 decisions: list[Decision]) -> tuple[RawTable, list[bytes]]:
+        """Each request's id in the raw table, added where new; the decisions are the
         index's own for these exact request bytes (never an unknown name). The table may be
         a new one (the memos' bound was reached)."""
         if _usage["entries"] + len(pieces) >= MEMO_ENTRIES:
@@ -95,10 +96,10 @@ class Selection:
         before = len(cells)
         out = []
         for piece, d in zip(pieces, decisions, strict=True):
-            cell = get(piece)
-            if cell is None:
-                cell = cells[piece] = table.add(d, self.one(d))
-            out.append(cell)
+            cell_id = get(piece)
+            if cell_id is None:
+                cell_id = cells[piece] = table.add(d, self.one(d))
+            out.append(cell_id)
         _usage["entries"] += len(cells) - before
         _usage["bytes"] += 250 * (len(cells) - before)
         return table, out
@@ -132,39 +133,33 @@ class Selection:
 
 class RawTable:
     """One snapshot's pipeline checkMany answers for one selection (lean_raw.py): request
-    bytes -> cell number, and by cell its decision, its answer bytes and whether it is
-    allowed. One lookup per request gives a small int; the answer, the allowed count and the
-    decision log then read lists a batch shares (the answers are a few shared bytes
-    objects), not one tuple per request scattered over the heap. Cells are numbered from 1,
-    so all() finds a miss (None) in C. Only added to, never changed: a queued batch's cells
-    (decision_log.py) keep their meaning while the batch holds its table."""
+    bytes -> the cell's id, and by id its answer bytes; by cell number its decision.
 
-    __slots__ = ("index", "cells", "decisions", "answers", "allowed", "__weakref__")
+    An id (domain/cell_ids.py) is 4 bytes made once per cell: one lookup per request gives
+    it, the answer is found by its identity (hash cached, no compare), and a batch's ids
+    joined are one buffer numpy reads for the allowed count and the decision log's counts
+    (decision_log.py), with no Python object per decision.
+    Cells are numbered from 1, so no id is 4 zero bytes and every id is true (all() finds a
+    miss, None, in C). Only added to, never changed: a queued batch's ids keep their meaning
+    while the batch holds its table."""
+
+    __slots__ = ("index", "cells", "answers", "decisions", "__weakref__")
 
     def __init__(self, index) -> None:
         self.index = weakref.ref(index)
-        self.cells: dict[bytes, int] = {}
+        self.cells: dict[bytes, bytes] = {}
+        self.answers: dict[bytes, bytes] = {}
         self.decisions: list[Decision | None] = [None]
-        self.answers: list[bytes] = [b""]
-        self.allowed = bytearray(1)
 
-    def add(self, d: Decision, answer: bytes) -> int:
-        cell = _cell(len(self.decisions))
+    def add(self, d: Decision, answer: bytes) -> bytes:
+        cell_id = cell_ids.make(len(self.decisions), d.allowed)
         self.decisions.append(d)
-        self.answers.append(answer)
-        self.allowed.append(d.allowed)
-        return cell
+        self.answers[cell_id] = answer
+        return cell_id
 
-
-# Cell numbers are int objects from one pool, made in runs: the dicts that count them
-# (decision_log.py) then find each by identity, and a batch's numbers lie close together.
-_CELLS: list[int] = []
-
-
-def _cell(n: int) -> int:
-    if n >= len(_CELLS):
-        _CELLS.extend(range(len(_CELLS), n + 4096))
-    return _CELLS[n]
+    def decision(self, cell_id: int) -> Decision:
+        """The decision of an id as numpy reads it (an int)."""
+        return self.decisions[cell_ids.cell_of(cell_id)]
 
 
 def clear_memos() -> None:

@@ -7,7 +7,7 @@ list of {field, purpose, channel} objects written by a JSON encoder and perhaps 
 atLeastRevision, as catalog.client sends), so here the body is
 only validated (msgspec, leaving each variable's value as its raw bytes), the request list is
 cut at its '},{' separators, and each piece, bytes as it came, is looked up in the raw table
-of the snapshot and selection (lean_json.RawTable: a cell number, and by cell the answer's
+of the snapshot and selection (lean_json.RawTable: the cell's id, and by id the answer's
 bytes), filled from the index, which keeps its decisions under exactly those bytes once it
 has answered them (CatalogIndex.check_many_raw, raw_keys).
 
@@ -76,16 +76,15 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
     if wait is not None and (wait is _ODD or index.revision < wait):
         return None  # the general path waits for the revision (or says what is wrong)
     table = selection.raw_table(index)
-    cells = list(map(table.cells.get, pieces))
-    if not all(cells):  # cells count from 1: a miss is None
+    ids = list(map(table.cells.get, pieces))
+    if not all(ids):  # ids are never empty: a miss is None
         decisions = index.check_many_raw(pieces)
         if decisions is None:
             return None
-        table, cells = selection.remember(table, pieces, decisions)
-    checks.record_cells(endpoint.catalog, principal, table, cells,
-                        sum(map(table.allowed.__getitem__, cells)))
+        table, ids = selection.remember(table, pieces, decisions)
+    checks.record_ids(endpoint.catalog, principal, table, b"".join(ids))
     scope[query_key] = payload.query
-    return b"".join((prefix, b",".join(map(table.answers.__getitem__, cells)), b"]}}"))
+    return b"".join((prefix, b",".join(map(table.answers.__getitem__, ids)), b"]}}"))
 
 
 def _revision(raw) -> int | object | None:
