@@ -79,14 +79,14 @@ def record_many(cat: Catalog, principal: Principal, decisions: list[Decision],
         cat.seen.append(decisions if allowed is None else (len(decisions), allowed))
 
 
-def record_ids(cat: Catalog, principal: Principal, table, joined: bytes) -> None:
+def record_ids(cat: Catalog, principal: Principal, table, packed: bytes) -> None:
     """record_many() for a checkMany answered from a raw table (lean_raw.py): its decisions
-    as the table's cell ids joined in one buffer, counted by the decision log's thread."""
+    as the table's cell ids packed in one buffer, counted by the decision log's thread."""
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:
-        recorder.record_ids(principal, table, joined)
+        recorder.record_ids(principal, table, packed)
     if cat.seen is not None:
-        ids = cell_ids.ids_of(joined)
+        ids = cell_ids.ids_of(packed)
         cat.seen.append((len(ids), cell_ids.allowed_in(ids)))
 
 

@@ -14,7 +14,7 @@ is held up, say by a slow database) the request that finds the queue that long c
 
 A checkMany costs the request path one append too: (caller, its decisions) to its minute's
 queue of batches. A pipeline's checkMany answered from its bytes (api/graphql/lean_raw.py)
-hands over its raw table's cell ids joined in one buffer (domain/cell_ids.py) instead of
+hands over its raw table's cell ids packed in one buffer (domain/cell_ids.py) instead of
 decisions. The thread counts each second's buffers of a caller and table with one
 np.bincount into an array of counts by id, and turns ids into field, purpose, channel and
 allowed only at the flush. Counting Python objects (a dict by identity) took ~25-45 µs per
@@ -119,12 +119,13 @@ class DecisionRecorder:
                 self._tick()
             self._batches.append((principal, None, decisions, len(decisions)))
 
-    def record_ids(self, principal: Principal, table, joined: bytes) -> None:
-        """A checkMany answered from a raw table (lean_json.RawTable): its cell ids joined."""
-        if joined:
+    def record_ids(self, principal: Principal, table, packed: bytes) -> None:
+        """A checkMany answered from a raw table (lean_json.RawTable): its cell ids packed
+        (cell_ids.pack)."""
+        if packed:
             if _now() >= self._turn:
                 self._tick()
-            self._batches.append((principal, table, joined, len(joined) // cell_ids.WIDTH))
+            self._batches.append((principal, table, packed, cell_ids.count(packed)))
 
     def record_one(self, principal: Principal, decision: Decision) -> None:
         """A single check: queued for the thread to count (see the module's docstring)."""
@@ -217,17 +218,17 @@ class DecisionRecorder:
                         and singles is not self._queue:
                     del self._queues[minute]
 
-    def _count_ids(self, minute: int, principal: Principal, table, joined: bytes) -> None:
+    def _count_ids(self, minute: int, principal: Principal, table, packed: bytes) -> None:
         """Raw table cell ids (under the lock): added into the caller's array of counts by
         id for that table with one np.bincount. Past MAX_SLOTS counted slots, as decisions
         (held ones, or overflow) like any other."""
         bucket = self._bucket((minute, principal.name, principal.token_id))
-        ids = cell_ids.ids_of(joined)
-        size = 2 * len(table.decisions)  # every id is below: (cell << 1) | allowed
+        ids = cell_ids.ids_of(packed)
+        size = table.size
         counts = bucket.cells.get(table)
         grow = size - (0 if counts is None else len(counts))
         if grow > 0 and self._slots + grow > MAX_SLOTS:
-            decisions = list(map(table.decision, ids.tolist()))
+            decisions = list(map(table.decisions.__getitem__, ids.tolist()))
             for i in range(0, len(decisions), CHUNK):
                 self._count(bucket, decisions[i:i + CHUNK])
             return
@@ -401,7 +402,7 @@ def _rows(pending: dict[tuple, Bucket], pause: bool = False) -> list[dict]:
         for table, counts in bucket.cells.items():
             counted = np.flatnonzero(counts)
             for cell_id, n in zip(counted.tolist(), counts[counted].tolist(), strict=True):
-                d = table.decision(cell_id)
+                d = table.decisions[cell_id]
                 totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
             done += len(counted)
             if pause and done >= YIELD_EVERY:

@@ -131,7 +131,7 @@ def raw_table(index, requests):
 @pytest.mark.parametrize("max_slots", [None, 10])  # 10: the first array only
 def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypatch,
                                                 max_slots):
-    """A checkMany answered from its bytes hands over its cell ids joined; they are counted
+    """A checkMany answered from its bytes hands over its cell ids packed; they are counted
     as the decisions they stand for, summed across tables (a table per snapshot), and past
     the bound on counted slots as decisions (held, or overflow) without losing a count."""
     if max_slots is not None:
@@ -149,7 +149,7 @@ def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypa
                                      (b, first, ids * 3, reqs * 3),
                                      (a, second, again, reqs[::-1]),
                                      (a, first, ids[1:], reqs[1:])]:
-        checks.record_ids(demo_catalog, who, table, b"".join(batch))
+        checks.record_ids(demo_catalog, who, table, cell_ids.pack(batch))
         sent += [(who.name or f"token {who.token_id}", *r) for r in asked]
     assert recorder.waiting == len(sent) and rows(demo_catalog) == 0
     recorder._drain()
@@ -176,9 +176,10 @@ def test_cell_ids_carry_their_cell_and_whether_allowed(demo_catalog):
     reqs = [(EMAIL, "service", "web"), (SIZE, "marketing.direct", "sms"),
             (EMAIL, "marketing.direct", "email")]
     table, ids = raw_table(demo_catalog.index, reqs)
-    numbers = cell_ids.ids_of(b"".join(ids * 2))
+    numbers = cell_ids.ids_of(cell_ids.pack(ids * 2))
     decisions = demo_catalog.index.check_many(reqs)
-    assert [table.decision(n) for n in numbers.tolist()] == decisions * 2
+    assert [table.decisions[n] for n in numbers.tolist()] == decisions * 2
+    assert [table.answers[n] for n in ids] == [b"{}"] * 3
     assert cell_ids.allowed_in(numbers) == 2 * sum(d.allowed for d in decisions)
     assert all(ids) and len(set(ids)) == len(ids)
 
@@ -263,13 +264,13 @@ def test_queued_batches_are_bounded_and_drained_one_at_a_time(demo_catalog, revi
     who = Principal("pipeline", name="team-a")
     reqs = [(EMAIL, "service", "web"), (SIZE, "service", "web")]
     table, ids = raw_table(demo_catalog.index, reqs)
-    joined = b"".join(ids * 3)  # 6 decisions a batch
+    packed = cell_ids.pack(ids * 3)  # 6 decisions a batch
 
     def send(n: int) -> None:
         for i in range(n):
             clock.now += 0.5  # a look at the queue every second request
             if i % 2:
-                checks.record_ids(demo_catalog, who, table, joined)
+                checks.record_ids(demo_catalog, who, table, packed)
             else:
                 checks.check_many(demo_catalog, who, reqs * 3)
 

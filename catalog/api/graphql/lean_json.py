@@ -82,7 +82,7 @@ class Selection:
         return raw
 
     def remember(self, table: RawTable, pieces: list[bytes],
-                 decisions: list[Decision]) -> tuple[RawTable, list[bytes]]:
+                 decisions: list[Decision]) -> tuple[RawTable, list[int]]:
         """Each request's id in the raw table, added where new; the decisions are the
         index's own for these exact request bytes (never an unknown name). The table may be
         a new one (the memos' bound was reached)."""
@@ -133,33 +133,33 @@ class Selection:
 
 class RawTable:
     """One snapshot's pipeline checkMany answers for one selection (lean_raw.py): request
-    bytes -> the cell's id, and by id its answer bytes; by cell number its decision.
-
-    An id (domain/cell_ids.py) is 4 bytes made once per cell: one lookup per request gives
-    it, the answer is found by its identity (hash cached, no compare), and a batch's ids
-    joined are one buffer numpy reads for the allowed count and the decision log's counts
-    (decision_log.py), with no Python object per decision.
-    Cells are numbered from 1, so no id is 4 zero bytes and every id is true (all() finds a
-    miss, None, in C). Only added to, never changed: a queued batch's ids keep their meaning
-    while the batch holds its table."""
+    bytes -> the cell's id (domain/cell_ids.py), and by id its answer bytes and its
+    decision. One lookup per request gives an int; the answers are a list read by it (a
+    few shared bytes objects), and a batch's ids pack into one buffer numpy reads for the
+    allowed count and the decision log's counts (decision_log.py), with no Python object
+    per decision. Ids are never 0 or 1, so all() finds a miss (None) in C. Only added to,
+    never changed: a queued batch's ids keep their meaning while it holds its table."""
 
     __slots__ = ("index", "cells", "answers", "decisions", "__weakref__")
 
     def __init__(self, index) -> None:
         self.index = weakref.ref(index)
-        self.cells: dict[bytes, bytes] = {}
-        self.answers: dict[bytes, bytes] = {}
-        self.decisions: list[Decision | None] = [None]
+        self.cells: dict[bytes, int] = {}
+        self.answers: list[bytes | None] = [None, None]  # by id: holes at the other bit
+        self.decisions: list[Decision | None] = [None, None]
 
-    def add(self, d: Decision, answer: bytes) -> bytes:
-        cell_id = cell_ids.make(len(self.decisions), d.allowed)
-        self.decisions.append(d)
+    def add(self, d: Decision, answer: bytes) -> int:
+        cell_id = cell_ids.make(len(self.decisions) // 2, d.allowed)
+        self.answers.extend((None, None))
+        self.decisions.extend((None, None))
         self.answers[cell_id] = answer
+        self.decisions[cell_id] = d
         return cell_id
 
-    def decision(self, cell_id: int) -> Decision:
-        """The decision of an id as numpy reads it (an int)."""
-        return self.decisions[cell_ids.cell_of(cell_id)]
+    @property
+    def size(self) -> int:
+        """Every id is below."""
+        return len(self.decisions)
 
 
 def clear_memos() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import msgspec
 
+from catalog.domain import cell_ids
 from catalog.domain.index import RAW_STYLES, note_raw_style
 from catalog.errors import CatalogError
 from catalog.services import checks
@@ -77,12 +78,12 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
         return None  # the general path waits for the revision (or says what is wrong)
     table = selection.raw_table(index)
     ids = list(map(table.cells.get, pieces))
-    if not all(ids):  # ids are never empty: a miss is None
+    if not all(ids):  # ids are never 0: a miss is None
         decisions = index.check_many_raw(pieces)
         if decisions is None:
             return None
         table, ids = selection.remember(table, pieces, decisions)
-    checks.record_ids(endpoint.catalog, principal, table, b"".join(ids))
+    checks.record_ids(endpoint.catalog, principal, table, cell_ids.pack(ids))
     scope[query_key] = payload.query
     return b"".join((prefix, b",".join(map(table.answers.__getitem__, ids)), b"]}}"))
 
