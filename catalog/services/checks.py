@@ -86,8 +86,7 @@ def record_ids(cat: Catalog, principal: Principal, table, packed: bytes) -> None
     if recorder is not None:
         recorder.record_ids(principal, table, packed)
     if cat.seen is not None:
-        ids = cell_ids.ids_of(packed)
-        cat.seen.append((len(ids), cell_ids.allowed_in(ids)))
+        cat.seen.append((cell_ids.count(packed), table.allowed_in(packed)))
 
 
 def _index(cat: Catalog, index: CatalogIndex | None, at_least_revision: int | None,

@@ -3,6 +3,7 @@ with filters and keyset paging; bounded against invented names. SQLite and Postg
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -172,7 +173,7 @@ def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypa
         assert all(got[k] <= n for k, n in expected.items() if k in got)
 
 
-def test_cell_ids_carry_their_cell_and_whether_allowed(demo_catalog):
+def test_cell_ids_name_their_decisions(demo_catalog):
     reqs = [(EMAIL, "service", "web"), (SIZE, "marketing.direct", "sms"),
             (EMAIL, "marketing.direct", "email")]
     table, ids = raw_table(demo_catalog.index, reqs)
@@ -180,8 +181,10 @@ def test_cell_ids_carry_their_cell_and_whether_allowed(demo_catalog):
     decisions = demo_catalog.index.check_many(reqs)
     assert [table.decisions[n] for n in numbers.tolist()] == decisions * 2
     assert [table.answers[n] for n in ids] == [b"{}"] * 3
-    assert cell_ids.allowed_in(numbers) == 2 * sum(d.allowed for d in decisions)
+    assert table.allowed_in(cell_ids.pack(ids * 2)) == 2 * sum(d.allowed for d in decisions)
     assert all(ids) and len(set(ids)) == len(ids)
+    with pytest.raises(struct.error):  # a miss
+        cell_ids.pack([*ids, None])
 
 
 class Clock:

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import orjson
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
@@ -133,33 +134,41 @@ class Selection:
 
 class RawTable:
     """One snapshot's pipeline checkMany answers for one selection (lean_raw.py): request
-    bytes -> the cell's id (domain/cell_ids.py), and by id its answer bytes and its
-    decision. One lookup per request gives an int; the answers are a list read by it (a
-    few shared bytes objects), and a batch's ids pack into one buffer numpy reads for the
-    allowed count and the decision log's counts (decision_log.py), with no Python object
-    per decision. Ids are never 0 or 1, so all() finds a miss (None) in C. Only added to,
-    never changed: a queued batch's ids keep their meaning while it holds its table."""
+    bytes -> the cell's id (domain/cell_ids.py), and by id its answer bytes, its decision and
+    whether it is allowed. One lookup per request gives an int; the answers are a list read
+    by it (a few shared bytes objects), and a batch's ids pack into one buffer numpy reads
+    for the allowed count and the decision log's counts (decision_log.py), with no Python
+    object per decision. Only added to, never changed: a queued batch's ids keep their
+    meaning while it holds its table."""
 
-    __slots__ = ("index", "cells", "answers", "decisions", "__weakref__")
+    __slots__ = ("index", "cells", "answers", "decisions", "_allowed", "__weakref__")
 
     def __init__(self, index) -> None:
         self.index = weakref.ref(index)
         self.cells: dict[bytes, int] = {}
-        self.answers: list[bytes | None] = [None, None]  # by id: holes at the other bit
-        self.decisions: list[Decision | None] = [None, None]
+        self.answers: list[bytes | None] = [None]  # by id; ids start at 1
+        self.decisions: list[Decision | None] = [None]
+        self._allowed = np.zeros(1024, dtype=bool)
 
     def add(self, d: Decision, answer: bytes) -> int:
-        cell_id = cell_ids.make(len(self.decisions) // 2, d.allowed)
-        self.answers.extend((None, None))
-        self.decisions.extend((None, None))
-        self.answers[cell_id] = answer
-        self.decisions[cell_id] = d
+        cell_id = cell_ids.make(len(self.decisions))
+        if cell_id >= len(self._allowed):  # a new array: readers keep the one they hold
+            allowed = np.zeros(2 * cell_id, dtype=bool)
+            allowed[:len(self._allowed)] = self._allowed
+            self._allowed = allowed
+        self._allowed[cell_id] = d.allowed
+        self.answers.append(answer)
+        self.decisions.append(d)
         return cell_id
 
     @property
     def size(self) -> int:
         """Every id is below."""
         return len(self.decisions)
+
+    def allowed_in(self, packed: bytes) -> int:
+        """How many of a batch's decisions (its ids packed) are allowed."""
+        return int(np.count_nonzero(self._allowed[cell_ids.ids_of(packed)]))
 
 
 def clear_memos() -> None:

@@ -22,6 +22,8 @@ GraphQL's words.
 
 from __future__ import annotations
 
+import struct
+
 import msgspec
 
 from catalog.domain import cell_ids
@@ -78,12 +80,15 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
         return None  # the general path waits for the revision (or says what is wrong)
     table = selection.raw_table(index)
     ids = list(map(table.cells.get, pieces))
-    if not all(ids):  # ids are never 0: a miss is None
+    try:
+        packed = cell_ids.pack(ids)
+    except struct.error:  # a miss (None): not all answered before from this snapshot
         decisions = index.check_many_raw(pieces)
         if decisions is None:
             return None
         table, ids = selection.remember(table, pieces, decisions)
-    checks.record_ids(endpoint.catalog, principal, table, cell_ids.pack(ids))
+        packed = cell_ids.pack(ids)
+    checks.record_ids(endpoint.catalog, principal, table, packed)
     scope[query_key] = payload.query
     return b"".join((prefix, b",".join(map(table.answers.__getitem__, ids)), b"]}}"))
 
