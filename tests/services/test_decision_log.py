@@ -129,7 +129,7 @@ def raw_table(index, requests):
     return table, [table.add(d, b"{}") for d in index.check_many(requests)]
 
 
-@pytest.mark.parametrize("max_slots", [None, 10])  # 10: the first array only
+@pytest.mark.parametrize("max_slots", [None, 5])  # 5: the first array only
 def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypatch,
                                                 max_slots):
     """A checkMany answered from its bytes hands over its cell ids packed; they are counted
