@@ -256,6 +256,21 @@ def test_literals_holding_variables_answer_the_same_both_ways(endpoint, query, v
         assert run(endpoint, payload, who, lean=True) == run(endpoint, payload, who, lean=False)
 
 
+def test_a_wait_beside_a_failing_root_reports_what_strawberry_reports(endpoint):
+    """Found by the generator: r0 waits for a revision never reached (CONFLICT after the
+    wait), r1 fails at once (asOf with atLeastRevision). Strawberry runs roots concurrently
+    and reports the one that failed first; the lean path, sequential, reported r0's."""
+    query = ('query Q { r0: check(field: "crm.customers.email", purpose: "marketing.direct", '
+             'channel: "email", atLeastRevision: 1000000) { allowed } '
+             'r1: check(field: "crm.customers.email", purpose: "marketing.direct", '
+             'channel: "email", atLeastRevision: 0, asOf: {revision: 1}) { allowed } }')
+    payload = {"query": query, "variables": {}}
+    who = Principal("pipeline")
+    lean = run(endpoint, payload, who, lean=True)
+    assert lean == run(endpoint, payload, who, lean=False)
+    assert [e["extensions"]["code"] for e in lean["errors"]] == ["BAD_INPUT"]
+
+
 def test_the_lean_path_is_taken_for_plain_checks(endpoint):
     plan = plan_of(endpoint, '{ check(field: "a.b.c", purpose: "service", channel: "email") '
                              "{ allowed } }")
