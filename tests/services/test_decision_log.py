@@ -234,16 +234,21 @@ def test_single_checks_are_counted_in_the_minute_they_were_made(demo_catalog, re
     assert [q is late for q, _ in recorder._queues.values()] == [False]  # the checks' own
 
 
+def without_thread(cat, monkeypatch, bound: str, value: int):
+    """A recorder no thread drains, its clock moved by hand, one of its bounds lowered."""
+    clock = Clock(1_800_000_000.0)
+    monkeypatch.setattr(decision_log, "_now", clock)
+    monkeypatch.setattr(decision_log, bound, value)
+    recorder = decision_log.DecisionRecorder(cat, flush_seconds=60, days=90)
+    cat.decision_log = recorder
+    return clock, recorder, Principal("pipeline", name="team-a")
+
+
 def test_queued_checks_are_bounded_when_the_thread_is_held_up(demo_catalog, reviewer,
                                                               monkeypatch):
     """Nothing drains the queue here (no thread): past MAX_QUEUED the request that looks at
     it counts it, and nothing is lost."""
-    clock = Clock(1_800_000_000.0)
-    monkeypatch.setattr(decision_log, "_now", clock)
-    monkeypatch.setattr(decision_log, "MAX_QUEUED", 10)
-    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
-    demo_catalog.decision_log = recorder
-    who = Principal("pipeline", name="team-a")
+    clock, recorder, who = without_thread(demo_catalog, monkeypatch, "MAX_QUEUED", 10)
     for _ in range(100):
         clock.now += 0.5  # a look at the queue's length every second
         checks.check(demo_catalog, who, EMAIL, "service", "web")
@@ -259,12 +264,7 @@ def test_queued_batches_are_bounded_and_drained_one_at_a_time(demo_catalog, revi
     the queue, unless the thread is counting right then (it holds the drain lock): then the
     request neither waits nor counts. Two drains never race for the same queue (a request
     once got a 500 from that), and every decision is counted once."""
-    clock = Clock(1_800_000_000.0)
-    monkeypatch.setattr(decision_log, "_now", clock)
-    monkeypatch.setattr(decision_log, "MAX_QUEUED_BATCHED", 20)
-    recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
-    demo_catalog.decision_log = recorder
-    who = Principal("pipeline", name="team-a")
+    clock, recorder, who = without_thread(demo_catalog, monkeypatch, "MAX_QUEUED_BATCHED", 20)
     reqs = [(EMAIL, "service", "web"), (SIZE, "service", "web")]
     table, ids = raw_table(demo_catalog.index, reqs)
     packed = cell_ids.pack(ids * 3)  # 6 decisions a batch
