@@ -54,13 +54,15 @@ UNKNOWN = frozenset((C.UNKNOWN_FIELD, C.UNKNOWN_PURPOSE, C.UNKNOWN_CHANNEL))
 # the live one too, and an epoch they share with a later live snapshot would let a deep
 # verdict cached under one structure answer under another.
 _EPOCHS = itertools.count(1)
-# How JSON encoders write a check request {field, purpose, channel}: compact (orjson,
-# JSON.stringify, Jackson, Go, httpx) and Python's json.dumps defaults. A style's keys are
-# made only once a request in it has been seen (note_raw_style), so the flat dict holds one
-# or two keys per decision, never more.
-RAW_STYLES = {b"},{": (b'"field":', b',"purpose":', b',"channel":'),
-              b"}, {": (b'"field": ', b', "purpose": ', b', "channel": ')}
-_raw_seen: list[tuple[bytes, bytes, bytes]] = []
+# How JSON encoders write a list of check requests {field, purpose, channel}: compact
+# (orjson, JSON.stringify, Jackson, Go, httpx) and Python's json.dumps defaults, by the
+# separator between two requests. A request's key is what lies between two separators: its
+# three strings' JSON contents (no quotes) joined by the style's two middles. A style's keys
+# are made only once a request in it has been seen (note_raw_style), so the flat dict holds
+# one or two keys per decision, never more.
+RAW_STYLES = {b'"},{"field":"': (b'","purpose":"', b'","channel":"'),
+              b'"}, {"field": "': (b'", "purpose": "', b'", "channel": "')}
+_raw_seen: list[tuple[bytes, bytes]] = []
 
 
 def note_raw_style(separator: bytes) -> None:
@@ -70,12 +72,12 @@ def note_raw_style(separator: bytes) -> None:
 
 
 def raw_keys(field: str, purpose: str, channel: str) -> list[bytes]:
-    """The request {field, purpose, channel} as each seen style writes it between its
-    braces: exactly the bytes a piece of the request array holds (lean_raw.py)."""
+    """The request {field, purpose, channel} as each seen style writes it between two
+    separators: exactly the bytes a piece of the request array holds (lean_raw.py)."""
     if not _raw_seen:
         return []
-    f, p, c = orjson.dumps(field), orjson.dumps(purpose), orjson.dumps(channel)
-    return [b"".join((kf, f, kp, p, kc, c)) for kf, kp, kc in _raw_seen]
+    f, p, c = orjson.dumps(field)[1:-1], orjson.dumps(purpose)[1:-1], orjson.dumps(channel)[1:-1]
+    return [b"".join((f, to_purpose, p, to_channel, c)) for to_purpose, to_channel in _raw_seen]
 
 
 @dataclass(slots=True, eq=False)

@@ -6,18 +6,19 @@ find each decision. Pipelines send the same shape every time (one document; its 
 list of {field, purpose, channel} objects written by a JSON encoder and perhaps an Int for
 atLeastRevision, as catalog.client sends), so here the body is
 only validated (msgspec, leaving each variable's value as its raw bytes), the request list is
-cut at its '},{' separators, and each piece, bytes as it came, is looked up in the raw table
-of the snapshot and selection (lean_json.RawTable: the cell's id, and by id the answer's
-bytes), filled from the index, which keeps its decisions under exactly those bytes once it
-has answered them (CatalogIndex.check_many_raw, raw_keys).
+cut at its '"},{"field":"' separators, and each piece, bytes as it came
+('F","purpose":"P","channel":"C'), is looked up in the raw table of the snapshot and
+selection (lean_json.RawTable: the cell's id, and by id the answer's bytes), filled from the
+index, which keeps its decisions under exactly those bytes once it has answered them
+(CatalogIndex.check_many_raw, raw_keys).
 
-Why cutting is sound: msgspec has validated the whole body as JSON. Inside a JSON string
-every '"' is escaped, so a piece that equals a key — '"field":"F","purpose":"P",
-"channel":"C"' with its unescaped quotes — cannot have come from inside a string: each hit
-is one whole request object. Anything else (another shape, spacing or key order, escapes,
-a name the catalog lacks, a request not answered before from this snapshot, a role or batch
-problem, a revision to wait for) returns None and the general path answers and reports, in
-GraphQL's words.
+Why cutting is sound: when every piece is a key, the list is '[{"field":"' + the keys
+joined by the separator + '"}]', which is exactly the JSON text of those requests, read one
+way only: a key holds its names as JSON string contents, where every '"' is escaped, so no
+key holds a separator and the cut gives back the keys themselves. Anything else (another
+shape, spacing or key order, escapes, a name the catalog lacks, a request not answered
+before from this snapshot, a role or batch problem, a revision to wait for) returns None and
+the general path answers and reports, in GraphQL's words.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from catalog.services import checks
 # Bodies below this size go straight to the general path: a single check (~250 bytes) must
 # not pay for a second decode.
 MIN_BODY = 2048
-_OPENINGS = {b'[{"field":"': b"},{", b'[{"field": "': b"}, {"}
+_OPENINGS = {b'[{"field":"': b'"},{"field":"', b'[{"field": "': b'"}, {"field": "'}
 
 
 class _Body(msgspec.Struct):
@@ -108,13 +109,14 @@ def _revision(raw) -> int | object | None:
 
 
 def _pieces(raw: bytes) -> list[bytes] | None:
-    """The request objects of a JSON list, each without its braces, or None for a list not
-    written in one of RAW_STYLES."""
-    separator = _OPENINGS.get(raw[:11]) or _OPENINGS.get(raw[:12])
-    if separator is None or raw[-2:] != b"}]":
+    """The requests of a JSON list, each as the bytes between two separators (raw_keys), or
+    None for a list not written in one of RAW_STYLES."""
+    opening = raw[:11] if raw[:11] in _OPENINGS else raw[:12]
+    separator = _OPENINGS.get(opening)
+    if separator is None or raw[-3:] != b'"}]':
         return None
     note_raw_style(separator)  # from now on the index keeps this style's keys too
-    return raw[2:-2].split(separator)
+    return raw[len(opening):-3].split(separator)
 
 
 assert set(_OPENINGS.values()) == set(RAW_STYLES)
