@@ -125,6 +125,65 @@ async def test_other_spellings_take_the_general_path(clients, raw_hits, name):
     assert raw_hits == []
 
 
+def decoys() -> dict[str, tuple[bytes, int]]:
+    """Bodies where the request list found around '[{"field":' ... '"}]' is not (or not
+    only) the checkMany variable's, and whether the raw path answers them (after decoding
+    the whole body, where the cut around the list does not hold), of two asks (a new
+    document's first ask goes to the general path)."""
+    reqs = orjson.dumps(REQUESTS)
+    other = orjson.dumps(REQUESTS[:3])
+    query = orjson.dumps(QUERY)
+    odd_query = orjson.dumps(QUERY + ' # [{"field":"x"}] "}]')
+    return {
+        "another variable's list first": (
+            b'{"query":' + query + b',"variables":{"other":' + other + b',"requests":'
+            + reqs + b"}}", 2),  # the rest lacks requests: decoded whole
+        "another variable's list after": (
+            b'{"query":' + query + b',"variables":{"requests":' + reqs + b',"other":'
+            + other + b"}}", 0),  # the cut takes in both lists: no keys
+        "an empty list elsewhere": (
+            b'{"query":' + query + b',"variables":{"requests":' + reqs + b',"other":[]}}',
+            2),  # two '[]' around the list: the whole body is decoded, then cut
+        "the list's marks inside the query, after the list": (
+            b'{"variables":{"requests":' + reqs + b'},"query":' + odd_query + b"}", 1),
+        "the list's marks inside the query, before the list": (
+            b'{"query":' + odd_query + b',"variables":{"requests":' + reqs + b"}}", 1),
+        "requests twice, the last empty": (
+            b'{"query":' + query + b',"variables":{"requests":' + reqs
+            + b',"requests":[]}}', 0),
+        "requests twice, the first empty": (
+            b'{"query":' + query + b',"variables":{"requests":[],"requests":' + reqs
+            + b"}}", 2),
+    }
+
+
+@pytest.mark.parametrize("write", [compact, spaced])
+async def test_the_list_itself_is_not_decoded(clients, raw_hits, monkeypatch, write):
+    """A plain batch: msgspec reads the body around the list, never the list (the table's
+    keys vouch for it)."""
+    body = write(REQUESTS)
+    await answers(clients, body)
+    decoded: list[int] = []
+    real = lean_raw._decode
+    monkeypatch.setattr(lean_raw, "_decode", lambda b: decoded.append(len(b)) or real(b))
+    got, want = await answers(clients, body)
+    assert got == want and raw_hits == [len(REQUESTS)]
+    assert decoded and max(decoded) < 1024 < len(body)
+
+
+@pytest.mark.parametrize("name", sorted(decoys()))
+async def test_lists_that_are_not_the_requests_variable(clients, raw_hits, name):
+    """The raw path decodes the body around the request list it finds; whatever else the
+    body holds, it answers what GraphQL execution answers, and answers raw only when the
+    list it cut is the variable's."""
+    body, raw_hits_expected = decoys()[name]
+    await answers(clients, compact(REQUESTS))  # the keys of the compact style exist
+    for _ in range(2):
+        got, want = await answers(clients, body)
+        assert got == want
+    assert raw_hits == [len(REQUESTS)] * raw_hits_expected
+
+
 async def test_unknown_names_and_separators_inside_names(clients, raw_hits):
     odd = [{"field": "no.such},{field", "purpose": "service", "channel": "web"},
            {"field": 'a"},{"field":"crm.customers.email', "purpose": "service",
