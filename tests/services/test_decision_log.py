@@ -137,6 +137,7 @@ def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypa
     the bound on counted slots as decisions (held, or overflow) without losing a count."""
     if max_slots is not None:
         monkeypatch.setattr(decision_log, "MAX_SLOTS", max_slots)
+    monkeypatch.setattr(decision_log, "IDS_CHUNK", 2)  # a caller's 3 batches: 2 bincounts
     recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90,
                                              max_keys=3)
     demo_catalog.decision_log = recorder
