@@ -65,10 +65,13 @@ RAW_STYLES = {b'"},{"field":"': (b'","purpose":"', b'","channel":"'),
 _raw_seen: list[tuple[bytes, bytes]] = []
 
 
-def note_raw_style(separator: bytes) -> None:
+def note_raw_style(separator: bytes) -> bool:
+    """True when the style is new: decisions kept before lack its keys."""
     style = RAW_STYLES[separator]
-    if style not in _raw_seen:
-        _raw_seen.append(style)
+    if style in _raw_seen:
+        return False
+    _raw_seen.append(style)
+    return True
 
 
 def raw_keys(field: str, purpose: str, channel: str) -> list[bytes]:
@@ -239,6 +242,11 @@ class CatalogIndex:
                     for key in raw_keys(name, purpose, channel):
                         flat[key] = d
         return out
+
+    def forget_flat(self) -> None:
+        """Drop the decisions kept by request (a new raw style: they lack its keys, and
+        check_many() adds keys only to what it decides anew)."""
+        self._flat.clear()
 
     def check_many_raw(self, pieces: list[bytes]) -> list[Decision] | None:
         """check_many() for requests still as their JSON bytes (raw_keys()), or None unless

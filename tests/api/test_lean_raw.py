@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from catalog.api.app import create_app
 from catalog.api.graphql import lean_raw
+from catalog.domain import index as index_module
 from catalog.services import decision_log, fields
 from catalog.services.auth import SYSTEM, create_token
 
@@ -182,6 +183,23 @@ async def test_lists_that_are_not_the_requests_variable(clients, raw_hits, name)
         got, want = await answers(clients, body)
         assert got == want
     assert raw_hits == [len(REQUESTS)] * raw_hits_expected
+
+
+async def test_decisions_kept_before_a_style_was_seen(clients, raw_hits, monkeypatch):
+    """Decisions the index kept by request before any batch in a style came (here: asked
+    with the requests written into the document) get that style's keys once it comes;
+    they used to stay without them, off the raw path, until the next write."""
+    monkeypatch.setattr(index_module, "_raw_seen", [])
+    literal = ", ".join(f'{{field: "{r["field"]}", purpose: "{r["purpose"]}", '
+                        f'channel: "{r["channel"]}"}}' for r in REQUESTS)
+    got, want = await answers(clients, orjson.dumps(
+        {"query": f"{{ checkMany(requests: [{literal}]) {{ allowed }} }}"}))
+    assert got == want and "errors" not in want
+    body = compact(REQUESTS)
+    for _ in range(3):
+        got, want = await answers(clients, body)
+        assert got == want
+    assert raw_hits == [len(REQUESTS)] * 2  # the first ask: a new document
 
 
 async def test_unknown_names_and_separators_inside_names(clients, raw_hits):

@@ -66,7 +66,7 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
     prepared = endpoint.documents.cached(payload.query)
     if prepared is None:  # a new document: note how its requests are written, for next time
         for raw in [*payload.variables.values(), listed or b""]:
-            _pieces(bytes(raw))
+            _pieces(bytes(raw), endpoint.catalog)
         return None
     plan = endpoint.lean.plan(prepared, payload.operationName)
     if plan is None or plan.many is None:
@@ -83,7 +83,7 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
         raw = payload.variables.get(name)
     wait = _revision(payload.variables.get(at_least)) if at_least is not None else None
     requests = listed if listed is not None else bytes(raw) if raw is not None else None
-    pieces = _pieces(requests) if requests is not None else None
+    pieces = _pieces(requests, endpoint.catalog) if requests is not None else None
     if pieces is None:
         return None
     try:
@@ -144,14 +144,15 @@ def _revision(raw) -> int | object | None:
     return value if value < 2**31 else _ODD
 
 
-def _pieces(raw: bytes) -> list[bytes] | None:
+def _pieces(raw: bytes, catalog) -> list[bytes] | None:
     """The requests of a JSON list, each as the bytes between two separators (raw_keys), or
     None for a list not written in one of RAW_STYLES."""
     opening = raw[:11] if raw[:11] in _OPENINGS else raw[:12]
     separator = _OPENINGS.get(opening)
     if separator is None or raw[-3:] != b'"}]':
         return None
-    note_raw_style(separator)  # from now on the index keeps this style's keys too
+    if note_raw_style(separator):  # from now on the index keeps this style's keys too
+        catalog.index.forget_flat()
     return raw[len(opening):-3].split(separator)
 
 
