@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from catalog.domain.names import is_field_name
 from catalog.domain.ol_names import MappingRule, column_namer
 from catalog.domain.openlineage import (
+    DATASET_EVENTS,
+    RUN_EVENTS,
     ColumnLineageFacet,
     Dataset,
-    DatasetEvent,
     Event,
     InputField,
-    RunEvent,
     SchemaField,
 )
 from catalog.errors import BadInput
@@ -81,13 +81,17 @@ class IngestPlan:
             raise BadInput(f"the event names more than {MAX_FIELDS:,} columns: send at most "
                            f"{MAX_FIELDS:,} per event")
 
-    def add_edge(self, upstream: str, downstream: str, transforms: Iterable[str]) -> None:
+    def add_edge(self, upstream: str, downstream: str, transforms: tuple[str, ...]) -> None:
         if upstream == downstream:
             return
-        have = self.edges.setdefault((upstream, downstream), ())
-        new = tuple(t for t in transforms if t not in have)
-        if new:
-            self.edges[(upstream, downstream)] = have + new
+        edges, key = self.edges, (upstream, downstream)
+        have = edges.get(key)
+        if have is None:  # the usual: an edge stated once (transforms hold no repeats)
+            edges[key] = transforms
+        elif transforms:
+            new = tuple(t for t in transforms if t not in have)
+            if new:
+                edges[key] = have + new
         if len(self.edges) > MAX_EDGES:
             raise BadInput(f"the event states more than {MAX_EDGES:,} column-level edges: "
                            "split it")
@@ -160,7 +164,10 @@ def _transforms(f: InputField) -> tuple[str, ...]:
     """TYPE/SUBTYPE, with /MASKED when masking; in the order given, each once."""
     out: list[str] = []
     for t in f.transformations or ():
-        text = "/".join(p for p in (t.type, t.subtype) if p) + ("/MASKED" if t.masking else "")
+        kind, sub = t.type, t.subtype
+        text = (f"{kind}/{sub}" if sub else kind) if kind else (sub or "")
+        if t.masking:
+            text += "/MASKED"
         if text and text not in out:
             out.append(text)
     return tuple(out)
@@ -182,15 +189,15 @@ def plan_event(event: Event, rules: tuple[MappingRule, ...] = ()) -> IngestPlan:
     """The fields and edges an event states. FAIL and ABORT runs state nothing; JobEvents and
     DatasetEvents only fields."""
     planner = _Planner(event, rules)
-    if isinstance(event, DatasetEvent):
+    if isinstance(event, DATASET_EVENTS):
         planner.dataset(event.dataset, output=False, scoped=True, lineage=False)
         return planner.plan
-    if isinstance(event, RunEvent) and event.eventType in NO_LINEAGE:
+    if isinstance(event, RUN_EVENTS) and event.eventType in NO_LINEAGE:
         for ds in event.outputs or ():  # the caller's scope must still cover them
             planner.dataset(ds, output=True, scoped=True, lineage=True)
         return IngestPlan(named=planner.plan.scoped)
     for ds in event.inputs or ():
         planner.dataset(ds, output=False, scoped=False, lineage=False)
     for ds in event.outputs or ():
-        planner.dataset(ds, output=True, scoped=True, lineage=isinstance(event, RunEvent))
+        planner.dataset(ds, output=True, scoped=True, lineage=isinstance(event, RUN_EVENTS))
     return planner.plan

@@ -19,14 +19,19 @@ from catalog.services.lineage import add_edges_in
 
 def run_event(output: str, column: str, inputs: list[tuple[str, str]],
               kind: str = "COMPLETE") -> object:
-    return parse_event({
+    return parse_event(run_body(output, column, inputs, kind))
+
+
+def run_body(output: str, column: str, inputs: list[tuple[str, str]],
+             kind: str = "COMPLETE") -> dict:
+    return {
         "eventType": kind, "eventTime": "2026-11-30T00:00:00Z", "run": {"runId": "r"},
         "job": {"namespace": "test", "name": output},
         "outputs": [{"namespace": "ns", "name": output, "facets": {"columnLineage": {
             "fields": {column: {"inputFields": [
                 {"namespace": "ns", "name": d, "field": c,
                  "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}
-                for d, c in inputs]}}}}}]})
+                for d, c in inputs]}}}}}]}
 
 
 def test_edges_see_fields_registered_earlier_in_the_same_write(catalog, admin):
@@ -72,8 +77,7 @@ def test_a_new_transform_replaces_the_old_and_no_transform_keeps_it(catalog, adm
                                  {"namespace": "ns", "name": "src.t", "field": "a"}]}}}}}]})
     assert ingest_events(catalog, admin, [plain]).edges_updated == 0
     assert catalog.index.graph.edge("src.t.a", "s.t.x").transform == "DIRECT/IDENTITY"
-    masked = run_event("s.t", "x", [("src.t", "a")])
-    body = masked.model_dump(by_alias=True)
+    body = run_body("s.t", "x", [("src.t", "a")])
     body["outputs"][0]["facets"]["columnLineage"]["fields"]["x"]["inputFields"][0][
         "transformations"] = [{"type": "DIRECT", "subtype": "IDENTITY", "masking": True}]
     assert ingest_events(catalog, admin, [parse_event(body)]).edges_updated == 1
