@@ -442,9 +442,12 @@ def log_changes(*, conn: Connection, revision: int, actor: str, rows: Sequence[d
     width = L.c.actor.type.length
     if len(actor) > width:  # a long token name or owner scope must not make writes fail
         actor = actor[:width - 1] + "…"
+    dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS  # _dump inlined: 2 per row, ~150 rows
     insert_rows(conn, L, LOG_INSERT, [
         (revision, now, actor, r["action"], r["entity"], r.get("field"), r.get("other"),
-         _dump(r.get("before")), _dump(r.get("after"))) for r in rows])
+         None if (b := r.get("before")) is None else dumps(b, option=sort).decode(),
+         None if (a := r.get("after")) is None else dumps(a, option=sort).decode())
+        for r in rows])
 
 
 LOG_INSERT = ("revision", "at", "actor", "action", "entity", "field", "other", "before",

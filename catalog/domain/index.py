@@ -415,8 +415,9 @@ class CatalogIndex:
         else:
             # A restamp (only the revision moved: an edge end) derives nothing new, and
             # recomputing it would walk its whole downstream cone on every write.
+            over, base = self.fields.over, self.fields.base  # Layered.get inlined
             dirty = {name for name, rec in records.items()
-                     if (before := self.fields.get(name)) is None
+                     if (before := over.get(name) or base.get(name)) is None
                      or not before.same_but_revision(rec)}
             dirty.update(d for _, d in remove_edges)
             dirty.update(e.downstream for e in add_edges)
@@ -425,8 +426,7 @@ class CatalogIndex:
             # are all new (an ingested event's outputs, with their edges) changes nothing
             # above any field this snapshot has: their verdicts stay (checks while events
             # stream in would otherwise decide every unclassified field again).
-            old = self.fields
-            if any(name in old for name in dirty):
+            if any(name in base or name in over for name in dirty):
                 nxt._epoch = next(_EPOCHS)
         if rules is not None and taxonomy is None:
             # Every verdict may change: fresh nodes (empty caches) for every field.
@@ -459,10 +459,20 @@ class CatalogIndex:
         heapq.heapify(heap)
         queued = set(dirty)
         out: dict[str, _Node] = {}
+        # Layered lookups inlined: nodes and records are never falsy; parents may be {}
+        old_over, old_base = old.over, old.base
+        fields_over, fields_base = self.fields.over, self.fields.base
+        up_over, up_base = graph.up.over, graph.up.base
+        derive = self._cells.derive
         while heap:
             _, name = heapq.heappop(heap)
-            before = old.get(name)
-            derived = self._derive(name, lambda p: (out.get(p) or old[p]).derived)
+            before = old_over.get(name) or old_base.get(name)
+            parents = up_over.get(name)
+            if parents is None:
+                parents = up_base.get(name, NONE)
+            derived = derive(fields_over.get(name) or fields_base[name],
+                             [(out.get(p) or old_over.get(p) or old_base[p]).derived
+                              for p in parents])
             changed = before is None or before.derived != derived
             if changed or name in dirty:
                 out[name] = _Node(derived)

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from catalog.domain.names import is_field_name
 from catalog.domain.ol_names import MappingRule, column_namer
 from catalog.domain.openlineage import (
+    DATASET_EVENTS,
+    RUN_EVENTS,
     ColumnLineageFacet,
     Dataset,
-    DatasetEvent,
     Event,
     InputField,
-    RunEvent,
     SchemaField,
 )
 from catalog.errors import BadInput
@@ -67,27 +67,33 @@ class IngestPlan:
     def transform(self, edge: tuple[str, str]) -> str | None:
         return ",".join(self.edges[edge]) or None
 
-    def add_field(self, planned: PlannedField) -> None:
+    def add_field(self, planned: PlannedField) -> bool:
+        """False (and a problem noted) when another column maps to the same name."""
         before = self.fields.get(planned.name)
         if before is not None and before.origin != planned.origin:
             self.problems.append(
                 f"columns {shown(before.origin)} and {shown(planned.origin)} both map to the "
                 f"field name {planned.name}: rename one, or add a mapping rule "
                 "(CATALOG_OPENLINEAGE_MAPPING) that keeps them apart")
-            return
+            return False
         if before is None or (planned.scoped and not before.scoped):
             self.fields[planned.name] = planned  # an output wins over an input of one name
         if len(self.fields) > MAX_FIELDS:
             raise BadInput(f"the event names more than {MAX_FIELDS:,} columns: send at most "
                            f"{MAX_FIELDS:,} per event")
+        return True
 
-    def add_edge(self, upstream: str, downstream: str, transforms: Iterable[str]) -> None:
+    def add_edge(self, upstream: str, downstream: str, transforms: tuple[str, ...]) -> None:
         if upstream == downstream:
             return
-        have = self.edges.setdefault((upstream, downstream), ())
-        new = tuple(t for t in transforms if t not in have)
-        if new:
-            self.edges[(upstream, downstream)] = have + new
+        edges, key = self.edges, (upstream, downstream)
+        have = edges.get(key)
+        if have is None:  # the usual: an edge stated once (transforms hold no repeats)
+            edges[key] = transforms
+        elif transforms:
+            new = tuple(t for t in transforms if t not in have)
+            if new:
+                edges[key] = have + new
         if len(self.edges) > MAX_EDGES:
             raise BadInput(f"the event states more than {MAX_EDGES:,} column-level edges: "
                            "split it")
@@ -99,68 +105,81 @@ class _Planner:
         self.plan = IngestPlan()
         job = getattr(event, "job", None)
         self.job = f"{job.namespace}/{job.name}" if job else None
-        # Columns planned already, as (namespace, dataset, column, output, scoped): a column
-        # named again (the schema facet, then column lineage) changes nothing in the plan.
-        self.seen: dict[tuple, str] = {}
-        self.namers: dict[tuple[str, str], Callable[[str], str]] = {}  # by dataset
+        # Column planners by (namespace, dataset, output, scoped): each remembers the columns
+        # it planned, so a column named again (the schema facet, then column lineage) changes
+        # nothing in the plan.
+        self.planners: dict[tuple[str, str, bool, bool], Callable[..., str]] = {}
 
-    def column(self, ds_namespace: str, ds_name: str, column: str, *, output: bool,
-               scoped: bool, type_: str | None = None, text: str | None = None) -> str:
-        key = (ds_namespace, ds_name, column, output, scoped)
-        name = self.seen.get(key)
-        if name is not None:
-            return name
-        namer = self.namers.get((ds_namespace, ds_name))
-        if namer is None:
-            namer = self.namers[(ds_namespace, ds_name)] = column_namer(
-                ds_namespace, ds_name, self.rules)
-        name = namer(column)
-        origin = (ds_namespace, ds_name, column)
-        if not is_field_name(name):
-            self.plan.problems.append(
-                f"column {shown(origin)} maps to {name[:120]!r}, which is not a valid field "
-                "name (3+ segments of 1-128 characters, 512 in all): add a mapping rule "
-                "(CATALOG_OPENLINEAGE_MAPPING) for its dataset")
-            return name
-        problems = len(self.plan.problems)
-        self.plan.add_field(PlannedField(name, "derived" if output else "first_party", scoped,
-                                         origin, type_, text, self.job))
-        if len(self.plan.problems) == problems:  # a collision is reported each time it occurs
-            self.seen[key] = name
-        return name
+    def columns(self, ds_namespace: str, ds_name: str, *, output: bool,
+                scoped: bool) -> Callable[..., str]:
+        """column(name, type_=None, text=None) -> the field name it maps to, planned."""
+        key = (ds_namespace, ds_name, output, scoped)
+        column = self.planners.get(key)
+        if column is None:
+            column = self.planners[key] = self._column_planner(ds_namespace, ds_name,
+                                                               output, scoped)
+        return column
+
+    def _column_planner(self, ds_namespace: str, ds_name: str, output: bool,
+                        scoped: bool) -> Callable[..., str]:
+        namer = column_namer(ds_namespace, ds_name, self.rules)
+        seen: dict[str, str] = {}
+        plan, source, job = self.plan, "derived" if output else "first_party", self.job
+
+        def column(name: str, type_: str | None = None, text: str | None = None) -> str:
+            field = seen.get(name)
+            if field is not None:
+                return field
+            field = namer(name)
+            origin = (ds_namespace, ds_name, name)
+            if not is_field_name(field):
+                plan.problems.append(
+                    f"column {shown(origin)} maps to {field[:120]!r}, which is not a valid "
+                    "field name (3+ segments of 1-128 characters, 512 in all): add a mapping "
+                    "rule (CATALOG_OPENLINEAGE_MAPPING) for its dataset")
+                return field
+            if plan.add_field(PlannedField(field, source, scoped, origin, type_, text, job)):
+                seen[name] = field  # a collision is reported each time it occurs
+            return field
+
+        return column
 
     def dataset(self, ds: Dataset, *, output: bool, scoped: bool, lineage: bool) -> None:
         facets = ds.facets
         columns: dict[str, None] = {}  # the dataset's output columns, in order
         if facets is not None and facets.schema_ is not None:
+            column = self.columns(ds.namespace, ds.name, output=output, scoped=scoped)
             for path, sf in _flatten(facets.schema_.fields or ()):
-                columns[self.column(ds.namespace, ds.name, path, output=output, scoped=scoped,
-                                    type_=sf.type, text=sf.description)] = None
+                columns[column(path, sf.type, sf.description)] = None
         if lineage and facets is not None and facets.columnLineage is not None:
             self.lineage(ds, facets.columnLineage, columns)
 
     def lineage(self, ds: Dataset, facet: ColumnLineageFacet, columns: dict[str, None]) -> None:
+        output = self.columns(ds.namespace, ds.name, output=True, scoped=True)
+        add_edge = self.plan.add_edge
         for column, entry in facet.fields.items():
-            down = self.column(ds.namespace, ds.name, column, output=True, scoped=True)
+            down = output(column)
             columns[down] = None
             older = f"DIRECT/{entry.transformationType}" if entry.transformationType else None
             for f in entry.inputFields:
-                self.plan.add_edge(self.input(f), down, _transforms(f) or
-                                   ((older,) if older else ()))
+                add_edge(self.input(f), down, _transforms(f) or ((older,) if older else ()))
         for f in facet.dataset or ():
             up, transforms = self.input(f), _transforms(f)
             for down in columns:
-                self.plan.add_edge(up, down, transforms)
+                add_edge(up, down, transforms)
 
     def input(self, f: InputField) -> str:
-        return self.column(f.namespace, f.name, f.field, output=False, scoped=False)
+        return self.columns(f.namespace, f.name, output=False, scoped=False)(f.field)
 
 
 def _transforms(f: InputField) -> tuple[str, ...]:
     """TYPE/SUBTYPE, with /MASKED when masking; in the order given, each once."""
     out: list[str] = []
     for t in f.transformations or ():
-        text = "/".join(p for p in (t.type, t.subtype) if p) + ("/MASKED" if t.masking else "")
+        kind, sub = t.type, t.subtype
+        text = (f"{kind}/{sub}" if sub else kind) if kind else (sub or "")
+        if t.masking:
+            text += "/MASKED"
         if text and text not in out:
             out.append(text)
     return tuple(out)
@@ -182,15 +201,15 @@ def plan_event(event: Event, rules: tuple[MappingRule, ...] = ()) -> IngestPlan:
     """The fields and edges an event states. FAIL and ABORT runs state nothing; JobEvents and
     DatasetEvents only fields."""
     planner = _Planner(event, rules)
-    if isinstance(event, DatasetEvent):
+    if isinstance(event, DATASET_EVENTS):
         planner.dataset(event.dataset, output=False, scoped=True, lineage=False)
         return planner.plan
-    if isinstance(event, RunEvent) and event.eventType in NO_LINEAGE:
+    if isinstance(event, RUN_EVENTS) and event.eventType in NO_LINEAGE:
         for ds in event.outputs or ():  # the caller's scope must still cover them
             planner.dataset(ds, output=True, scoped=True, lineage=True)
         return IngestPlan(named=planner.plan.scoped)
     for ds in event.inputs or ():
         planner.dataset(ds, output=False, scoped=False, lineage=False)
     for ds in event.outputs or ():
-        planner.dataset(ds, output=True, scoped=True, lineage=isinstance(event, RunEvent))
+        planner.dataset(ds, output=True, scoped=True, lineage=isinstance(event, RUN_EVENTS))
     return planner.plan

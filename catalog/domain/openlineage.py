@@ -11,9 +11,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic import Field as Attr
 
+from catalog.domain import ol_structs
+from catalog.domain.ol_structs import EVENT_TYPES
 from catalog.errors import BadInput
 
-EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 MAX_DEPTH = 64  # JSON nesting; real events stay far below (nested struct columns included)
 SHOWN_ERRORS = 3
 
@@ -97,13 +98,18 @@ class DatasetEvent(_Model):
     dataset: Dataset
 
 
-Event = RunEvent | JobEvent | DatasetEvent
+# An event the planner reads: these models', or their ol_structs twins (the usual case).
+Event = RunEvent | JobEvent | DatasetEvent | ol_structs.RunEvent | ol_structs.JobEvent | \
+    ol_structs.DatasetEvent
+RUN_EVENTS = (RunEvent, ol_structs.RunEvent)
+DATASET_EVENTS = (DatasetEvent, ol_structs.DatasetEvent)
 NOT_AN_EVENT = ("not an OpenLineage event: a RunEvent needs eventType, eventTime, run and job; "
                 "a JobEvent eventTime and job; a DatasetEvent eventTime and dataset")
 
 
 def parse_event(data: object) -> Event:
-    """A decoded JSON body as an event, or BadInput saying what is wrong."""
+    """A decoded JSON body as an event, or BadInput saying what is wrong. An event that is
+    right already comes as the ol_structs twin of its model (cheaper to make)."""
     if not isinstance(data, dict):
         raise BadInput(f"{NOT_AN_EVENT} (got a JSON {type(data).__name__}, not an object)")
     if "dataset" in data:
@@ -118,6 +124,9 @@ def parse_event(data: object) -> Event:
     else:
         raise BadInput(NOT_AN_EVENT)
     check_depth(data)
+    fast = ol_structs.convert(data, model.__name__)
+    if fast is not None:
+        return fast
     try:
         return model.model_validate(data)  # type: ignore[return-value]
     except ValidationError as exc:

@@ -69,10 +69,21 @@ def register_in(txn: Txn, index: CatalogIndex, inputs: list[FieldInput]) -> list
 
 def register_new_in(txn: Txn, index: CatalogIndex, records: list[FieldRecord]) -> None:
     """register_in for records of fields neither the index nor this write has (the caller
-    knows): the same validation, without merging into an existing record."""
+    knows): the same validation, without merging into an existing record. Attributes that
+    several records share (an ingested event's columns share all but name and description)
+    are checked once: a check that passed for one passes for all, so the first bad record
+    still fails first, on the same check."""
+    checked: set[tuple] = set()
     for rec in records:
+        shared = (rec.category, rec.source, rec.owner, rec.source_system, rec.grants)
+        if shared in checked:
+            check_field_name(rec.name)
+            if rec.description is not None:
+                check_text(rec.description, f"field {rec.name}: description", multiline=True)
+            continue
         index.validate_record(rec)
         check_texts(rec)
+        checked.add(shared)
     writes.save_fields(txn, [(None, rec) for rec in records])
 
 

@@ -118,10 +118,11 @@ def adds_anything(cat: Catalog, plan: IngestPlan) -> bool:
 
 def apply_plan(txn: Txn, cat: Catalog, plan: IngestPlan) -> tuple[int, int, int]:
     index = cat.index
-    known, revision = index.fields, txn.revision
+    known, known_over, pending = index.fields.base, index.fields.over, txn.fields
     new = [FieldRecord(f.name, UNCLASSIFIED, f.source, UNOWNED, f.description,
-                       f.source_system, revision=revision)
-           for f in plan.fields.values() if f.name not in known and f.name not in txn.fields]
+                       f.source_system, False, (), txn.revision)
+           for f in plan.fields.values()
+           if f.name not in known and f.name not in known_over and f.name not in pending]
     register_new_in(txn, index, new)
     edges = []
     up = index.graph.up

@@ -40,10 +40,12 @@ def add_edges_in(txn: Txn, index: CatalogIndex, edges: list[Edge]) -> tuple[list
     save, log. Fields registered earlier in the same transaction count as known. Returns the
     (new, updated) edges."""
     index.validate_new_edges(edges, pending=txn.fields)
-    up = index.graph.up
+    up_over, up_base = index.graph.up.over, index.graph.up.base  # Layered.get inlined
     new, updated, changes = [], [], []
     for e in edges:
-        parents = up.get(e.downstream)
+        parents = up_over.get(e.downstream)
+        if parents is None:
+            parents = up_base.get(e.downstream)
         if parents is None or e.upstream not in parents:
             new.append(e)
         elif parents[e.upstream] != e.transform:

@@ -234,3 +234,84 @@ def test_names_are_made_per_dataset_as_whole_names_were(namespace, dataset, colu
     for rules in ((), RULES):
         assert field_name(namespace, dataset, column, rules) == \
             reference_field_name(namespace, dataset, column, rules)
+
+
+# -- the fast way in (ol_structs): the same models, the same plans --------------------------
+def _shape(annotation) -> str:
+    """An annotation's text with the classes' modules left out."""
+    text = str(annotation).replace("typing.", "")
+    for module in ("catalog.domain.openlineage.", "catalog.domain.ol_structs."):
+        text = text.replace(module, "")
+    return text
+
+
+def test_the_structs_mirror_the_pydantic_models():
+    from typing import get_type_hints
+
+    import msgspec
+
+    from catalog.domain import ol_structs, openlineage
+
+    models = {m.__name__: m for m in vars(openlineage).values() if isinstance(m, type)
+              and issubclass(m, openlineage._Model) and m is not openlineage._Model}
+    assert set(models) == {n for n, s in vars(ol_structs).items() if isinstance(s, type)
+                           and issubclass(s, ol_structs._Struct) and s is not
+                           ol_structs._Struct}
+    for name, model in models.items():
+        struct = getattr(ol_structs, name)
+        hints = get_type_hints(struct)
+        theirs = {f.encode_name: (f.name, f.required, f.default_factory()
+                                  if f.default_factory is not msgspec.NODEFAULT else f.default)
+                  for f in msgspec.structs.fields(struct)}
+        ours = {(info.alias or key): (key, info.is_required(),
+                                      msgspec.NODEFAULT if info.is_required() else info.default)
+                for key, info in model.model_fields.items()}
+        assert theirs == ours, name
+        for key, info in model.model_fields.items():
+            assert _shape(hints[key]) == _shape(info.annotation), (name, key)
+
+
+def _slow(data: dict):
+    """The event as the pydantic models make it (what every event was before ol_structs)."""
+    from catalog.domain import openlineage
+
+    model = (openlineage.DatasetEvent if "dataset" in data else openlineage.RunEvent
+             if "run" in data or "eventType" in data else openlineage.JobEvent)
+    return model.model_validate(data)
+
+
+def _bodies() -> list[dict]:
+    bodies = [json.loads((FIXTURES / "spark_join_filter.json").read_text()),
+              json.loads((FIXTURES / "audience_filtered_on_pregnancy.json").read_text())]
+    bodies += [json.loads(line) for line in
+               (FIXTURES / "dbt_model.jsonl").read_text().splitlines() if line.strip()]
+    lineage_facet = lineage({
+        "x": {"inputFields": [inp("a"), {**inp("b"), "transformations": [
+            {"type": "DIRECT", "subtype": "AGGREGATION", "masking": True}]}]},
+        "y": {"inputFields": [{"namespace": "ns", "name": "in.t", "field": "a"}],
+              "transformationType": "IDENTITY"}})
+    lineage_facet["dataset"] = [{**inp("f"), "transformations": [{"type": "INDIRECT"}]}]
+    nested = {"fields": [{"name": "s", "fields": [{"name": "t", "type": "int",
+                                                     "description": "d"}]}]}
+    bodies += [event(schema=nested, columnLineage=lineage_facet),
+               {**event(columnLineage=lineage_facet), "eventType": "FAIL"},
+               {k: v for k, v in event(schema=nested).items() if k not in ("run", "eventType")},
+               {"eventTime": "t", "dataset": {"namespace": "ns", "name": "d.t",
+                                              "facets": {"schema": nested}}},
+               # lax values pydantic accepts and strict conversion refuses: the slow way
+               event(columnLineage=lineage({"x": {"inputFields": [{**inp("a"), "transformations": [
+                   {"type": "DIRECT", "masking": "true"}]}]}})),
+               {**event(), "extra": {"deep": [1, {"x": None}]}, "schema_": 1}]
+    return bodies
+
+
+def test_fast_and_slow_parsing_plan_the_same():
+    from catalog.domain import ol_structs
+
+    fast = 0
+    for body in _bodies():
+        parsed = parse_event(body)
+        fast += type(parsed) in ol_structs.STRUCTS.values()
+        assert plan_event(parsed) == plan_event(_slow(body))
+        assert plan_event(parsed, RULES) == plan_event(_slow(body), RULES)
+    assert fast == len(_bodies()) - 1  # all but the lax masking
