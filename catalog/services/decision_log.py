@@ -12,23 +12,25 @@ queue, taken by the first check of the minute, so a decision is counted in the m
 made wherever the thread stands. Memory is bounded: past MAX_QUEUED queued checks (the thread
 is held up, say by a slow database) the request that finds the queue that long counts it.
 
-A checkMany costs the request path one append too: (caller, its decisions) to its minute's
-queue of batches. A pipeline's checkMany answered from its bytes (api/graphql/lean_raw.py)
-hands over its raw table's cell ids packed in one buffer (domain/cell_ids.py) instead of
-decisions. The thread counts each second's buffers of a caller and table with one
-np.bincount into an array of counts by id, and turns ids into field, purpose, channel and
-allowed only at the flush. Counting Python objects (a dict by identity) took ~25-45 µs per
-1,000 decisions in C loops, 6-10% of the fastest checkMany's server time: too much whether
-on the request path or in the thread, which shares the interpreter with the requests; the
-bincount takes ~2 µs. Decisions from the general path (Decision objects) are counted by
-identity as before. The thread gives the interpreter up (time.sleep(0)) after every
-YIELD_EVERY decisions it counts and every chunk of rows it writes, so a request waiting for
-the GIL gets it within tens of microseconds, not after the interpreter's 5 ms switch
-interval. Memory is bounded: past MAX_KEYS distinct decisions held in one flush interval,
-decisions not held yet are counted under the field, purpose and channel OVERFLOW, so names a
-caller invents (each a new decision object) cannot grow it without limit; the raw tables'
-arrays of counts are bounded by MAX_SLOTS (past it their ids are counted as decisions); and
-the queues are bounded as above.
+A checkMany from the general path costs the request path one append too: (caller, its
+decisions) to its minute's queue of batches, counted by identity by the thread. A pipeline's
+checkMany answered from its bytes (api/graphql/lean_raw.py) hands over its raw table's cell
+ids packed in one buffer (domain/cell_ids.py), and is counted right there: one np.add.at into
+the caller's array of counts by id for that table (~3 µs for 1,000, while the ids are still
+in the caches), under a lock only the flush also takes, to swap the arrays out. Counting
+them as Python objects (a dict by identity) took ~25-45 µs per 1,000 decisions, 6-10% of the
+fastest checkMany's server time; queueing the buffers for the thread to bincount made it
+read megabytes a second that the requests then missed in the caches. Ids become field,
+purpose, channel and allowed only at the flush.
+
+The thread gives the interpreter up (time.sleep(0)) after every YIELD_EVERY decisions it
+counts and every chunk of rows it writes, so a request waiting for the GIL gets it within
+tens of microseconds, not after the interpreter's 5 ms switch interval. Memory is bounded:
+past MAX_KEYS distinct decisions held in one flush interval, decisions not held yet are
+counted under the field, purpose and channel OVERFLOW, so names a caller invents (each a new
+decision object) cannot grow it without limit; the raw tables' arrays of counts are bounded
+by MAX_SLOTS (past it, their ids are queued as decisions); and the queues are bounded as
+above.
 """
 
 from __future__ import annotations
@@ -69,7 +71,6 @@ FLUSH_CHUNK = 2_000  # rows inserted at a time by the thread's flush
 CHUNK = 1_000  # checks counted at a time (the MAX_KEYS bound is checked per chunk)
 FEW_CALLERS = 16  # callers in one drain counted with a C loop each
 YIELD_EVERY = 2_000  # decisions the thread counts before it hands the interpreter back
-IDS_CHUNK = 64  # packed checkMany batches counted with one np.bincount (256 KB at 1,000 each)
 _FIELD = itemgetter("field")
 WIDTHS = {"caller": 200, "field": 512, "purpose": 200, "channel": 200}
 
@@ -97,6 +98,9 @@ class DecisionRecorder:
         self._pending: dict[tuple, Bucket] = {}  # (minute, name, token id) -> its counts
         self._keys = 0
         self._slots = 0  # counts held in the raw tables' arrays (MAX_SLOTS)
+        self._cells: dict[tuple, np.ndarray] = {}  # (minute, name, token id, table) -> counts
+        self._cells_lock = threading.Lock()
+        self._minute = 0  # the minute the request path counts in (set by _tick)
         self._unwritten: list[dict] = []
         self._pruned_at = 0.0
         self._stop = threading.Event()
@@ -118,15 +122,38 @@ class DecisionRecorder:
         if decisions:
             if _now() >= self._turn:
                 self._tick()
-            self._batches.append((principal, None, decisions, len(decisions)))
+            self._batches.append((principal, decisions))
 
     def record_ids(self, principal: Principal, table, packed: bytes) -> None:
         """A checkMany answered from a raw table (lean_json.RawTable): its cell ids packed
-        (cell_ids.pack)."""
-        if packed:
-            if _now() >= self._turn:
-                self._tick()
-            self._batches.append((principal, table, packed, cell_ids.count(packed)))
+        (cell_ids.pack), counted here with np.add.at into the caller's array for the table
+        (the module's docstring); past MAX_SLOTS, queued as decisions."""
+        if not packed:
+            return
+        if _now() >= self._turn:
+            self._tick()
+        ids = cell_ids.ids_of(packed)
+        key = (self._minute, principal.name, principal.token_id, table)
+        with self._cells_lock:  # the flush swaps the arrays under it: no count lands late
+            counts = self._cells.get(key)
+            if counts is None or len(counts) < table.size:
+                counts = self._grown(key, counts, table.size)
+            if counts is not None:
+                np.add.at(counts, ids, 1)
+                return
+        self.record(principal, list(map(table.decisions.__getitem__, ids.tolist())))
+
+    def _grown(self, key: tuple, counts, size: int):
+        """The key's array of counts, at least `size` long, or None past MAX_SLOTS."""
+        grow = size - (0 if counts is None else len(counts))
+        if self._slots + grow > MAX_SLOTS:
+            return None
+        bigger = np.zeros(size + size // 4, dtype=np.int64)  # room: the table grows
+        if counts is not None:
+            bigger[:len(counts)] = counts
+        self._slots += len(bigger) - (0 if counts is None else len(counts))
+        self._cells[key] = bigger
+        return bigger
 
     def record_one(self, principal: Principal, decision: Decision) -> None:
         """A single check: queued for the thread to count (see the module's docstring)."""
@@ -146,6 +173,7 @@ class DecisionRecorder:
             if queues is None:
                 queues = self._queues[minute] = (deque(), deque())
             self._queue, self._batches = queues
+            self._minute = minute
             # A float (compared with a float per check): the minute's end, or a second on.
             self._turn = float(min((minute + 1) * 60, now + TICK_SECONDS))
             singles, batched = self._queued_apart()
@@ -164,7 +192,7 @@ class DecisionRecorder:
         while requests append)."""
         queues = list(self._queues.values())
         return (sum(len(singles) // 2 for singles, _ in queues),
-                sum(b[3] for _, batches in queues for b in list(batches)))
+                sum(len(b[1]) for _, batches in queues for b in list(batches)))
 
     def _queued(self) -> int:
         return sum(self._queued_apart())
@@ -194,58 +222,20 @@ class DecisionRecorder:
                 if pause and done >= YIELD_EVERY:
                     sleep(0)
                     done = 0
-            groups: dict[tuple, list] = {}  # raw tables' ids: one bincount per caller
             for _ in range(len(batches)):
-                principal, table, items, n = batches.popleft()
-                if table is not None:
-                    key = (principal.name, principal.token_id, table)
-                    groups.setdefault(key, [principal, []])[1].append(items)
-                    continue
+                principal, items = batches.popleft()
                 with self._lock:
                     bucket = self._bucket((minute, principal.name, principal.token_id))
-                    for i in range(0, n, CHUNK):
+                    for i in range(0, len(items), CHUNK):
                         self._count(bucket, items[i:i + CHUNK])
-                done += n
+                done += len(items)
                 if pause and done >= YIELD_EVERY:
                     sleep(0)
                     done = 0
-            for (_, _, table), (principal, blobs) in groups.items():
-                with self._lock:
-                    self._count_ids(minute, principal, table, blobs)
-                if pause:
-                    sleep(0)
             with self._queue_lock:
                 if not singles and not batches and minute < current - 1 \
                         and singles is not self._queue:
                     del self._queues[minute]
-
-    def _count_ids(self, minute: int, principal: Principal, table,
-                   blobs: list[bytes]) -> None:
-        """Raw table cell ids, packed batches (under the lock): added into the caller's array
-        of counts by id for that table, one np.bincount per IDS_CHUNK batches (a few
-        hundred KB: joining a second of batches at once made tens of MB of fresh pages
-        to fault in). Past MAX_SLOTS counted slots, as decisions (held ones, or overflow)
-        like any other."""
-        bucket = self._bucket((minute, principal.name, principal.token_id))
-        size = table.size
-        counts = bucket.cells.get(table)
-        grow = size - (0 if counts is None else len(counts))
-        if grow > 0 and self._slots + grow > MAX_SLOTS:
-            for packed in blobs:
-                decisions = list(map(table.decisions.__getitem__,
-                                     cell_ids.ids_of(packed).tolist()))
-                for i in range(0, len(decisions), CHUNK):
-                    self._count(bucket, decisions[i:i + CHUNK])
-            return
-        if grow > 0:
-            bigger = np.zeros(size, dtype=np.int64)
-            if counts is not None:
-                bigger[:len(counts)] = counts
-            counts = bucket.cells[table] = bigger
-            self._slots += grow
-        for i in range(0, len(blobs), IDS_CHUNK):
-            ids = cell_ids.ids_of(b"".join(blobs[i:i + IDS_CHUNK]))
-            counts += np.bincount(ids, minlength=len(counts))
 
     def _count_queued(self, minute: int, items: list) -> None:
         """items: principal, decision, principal, decision... as queued."""
@@ -299,8 +289,9 @@ class DecisionRecorder:
         """Decisions counted or queued but not flushed yet."""
         with self._lock:
             counted = sum(sum(b.counts.values()) + sum(b.overflow.values())
-                          + sum(int(c.sum()) for c in b.cells.values())
                           for b in self._pending.values())
+        with self._cells_lock:
+            counted += sum(int(c.sum()) for c in self._cells.values())
         with self._queue_lock:
             return counted + self._queued()
 
@@ -311,8 +302,10 @@ class DecisionRecorder:
         with self._flush_lock:
             self._drain(pause)
             with self._lock:
-                pending, self._pending, self._keys, self._slots = self._pending, {}, 0, 0
-            rows = [*self._unwritten, *_rows(pending, pause)]
+                pending, self._pending, self._keys = self._pending, {}, 0
+            with self._cells_lock:
+                cells, self._cells, self._slots = self._cells, {}, 0
+            rows = [*self._unwritten, *_rows(pending, cells, pause)]
             self._unwritten = []
             # In the field index's order: each of its pages is read and dirtied once per
             # flush (audit.insert_decision_counts sorts each chunk the same way).
@@ -384,39 +377,37 @@ def _outcome(d: Decision) -> tuple[bool, str | None]:
 
 
 class Bucket:
-    """One (minute, caller)'s counts: by decision identity, by raw table cell, and the
-    overflow by outcome."""
+    """One (minute, caller)'s counts: by decision identity, and the overflow by outcome."""
 
-    __slots__ = ("counts", "held", "overflow", "cells")
+    __slots__ = ("counts", "held", "overflow")
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
         self.held: dict[int, Decision] = {}
         self.overflow: dict[tuple[bool, str | None], int] = {}
-        self.cells: dict[object, np.ndarray] = {}  # raw table -> counts by cell id
 
 
-def _rows(pending: dict[tuple, Bucket], pause: bool = False) -> list[dict]:
-    """Sum the buckets per key (equal decisions may be different objects) into rows."""
+def _rows(pending: dict[tuple, Bucket], cells: dict[tuple, np.ndarray] | None = None,
+          pause: bool = False) -> list[dict]:
+    """Sum the buckets and the raw tables' arrays per key (equal decisions may be different
+    objects, in different tables) into rows."""
     totals: Counter = Counter()
-    done = 0
     for (minute, name, token_id), bucket in pending.items():
         caller = _fit(name or f"token {token_id}", "caller")
         held = bucket.held
         for key, n in bucket.counts.items():
             d = held[key]
             totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
-        for table, counts in bucket.cells.items():
-            counted = np.flatnonzero(counts)
-            for cell_id, n in zip(counted.tolist(), counts[counted].tolist(), strict=True):
-                d = table.decisions[cell_id]
-                totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
-            done += len(counted)
-            if pause and done >= YIELD_EVERY:
-                sleep(0)
-                done = 0
         for (allowed, intensity), n in bucket.overflow.items():
             totals[(minute, caller, OVERFLOW, OVERFLOW, OVERFLOW, allowed, intensity)] += n
+    for (minute, name, token_id, table), counts in (cells or {}).items():
+        caller = _fit(name or f"token {token_id}", "caller")
+        counted = np.flatnonzero(counts)
+        for cell_id, n in zip(counted.tolist(), counts[counted].tolist(), strict=True):
+            d = table.decisions[cell_id]
+            totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
+        if pause:
+            sleep(0)
     return [{"minute": datetime.fromtimestamp(minute * 60, UTC), "caller": caller,
              "field": _fit(str(field), "field"), "purpose": _fit(str(purpose), "purpose"),
              "channel": _fit(str(channel), "channel"), "allowed": bool(allowed),

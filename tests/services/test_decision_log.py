@@ -129,7 +129,7 @@ def raw_table(index, requests):
     return table, [table.add(d, b"{}") for d in index.check_many(requests)]
 
 
-@pytest.mark.parametrize("max_slots", [None, 5])  # 5: the first array only
+@pytest.mark.parametrize("max_slots", [None, 6])  # 6: the first array only (5 ids, room)
 def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypatch,
                                                 max_slots):
     """A checkMany answered from its bytes hands over its cell ids packed; they are counted
@@ -137,7 +137,6 @@ def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypa
     the bound on counted slots as decisions (held, or overflow) without losing a count."""
     if max_slots is not None:
         monkeypatch.setattr(decision_log, "MAX_SLOTS", max_slots)
-    monkeypatch.setattr(decision_log, "IDS_CHUNK", 2)  # a caller's 3 batches: 2 bincounts
     recorder = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90,
                                              max_keys=3)
     demo_catalog.decision_log = recorder
@@ -154,7 +153,7 @@ def test_raw_table_ids_count_as_their_decisions(demo_catalog, reviewer, monkeypa
         checks.record_ids(demo_catalog, who, table, cell_ids.pack(batch))
         sent += [(who.name or f"token {who.token_id}", *r) for r in asked]
     assert recorder.waiting == len(sent) and rows(demo_catalog) == 0
-    recorder._drain()
+    recorder._drain()  # the decisions queued past the bound
     assert recorder.waiting == len(sent)
     recorder.flush()
     index = demo_catalog.index
@@ -259,6 +258,21 @@ def test_queued_checks_are_bounded_when_the_thread_is_held_up(demo_catalog, revi
     assert sum(counted(demo_catalog, reviewer).values()) == 100
 
 
+def test_raw_batches_are_counted_in_the_minute_they_were_made(demo_catalog, reviewer,
+                                                              monkeypatch):
+    clock, recorder, who = without_thread(demo_catalog, monkeypatch, "MAX_QUEUED", 10)
+    clock.now += 50  # 50 s into a minute
+    table, ids = raw_table(demo_catalog.index, [(EMAIL, "service", "web")])
+    for step in (0, 9.5, 1.0, 60.0):  # 50 s, 59.5 s, the next minute, the one after
+        clock.now += step
+        checks.record_ids(demo_catalog, who, table, cell_ids.pack(ids * 2))
+    recorder.flush()
+    first = datetime.fromtimestamp(1_800_000_000 // 60 * 60, UTC)
+    assert counted(demo_catalog, reviewer) == {
+        (first + timedelta(minutes=m), "team-a", EMAIL, "service", "web"): n
+        for m, n in ((0, 4), (1, 2), (2, 2))}
+
+
 def test_queued_batches_are_bounded_and_drained_one_at_a_time(demo_catalog, reviewer,
                                                                monkeypatch):
     """checkMany batches past MAX_QUEUED_BATCHED are counted by the request that looks at
@@ -280,7 +294,8 @@ def test_queued_batches_are_bounded_and_drained_one_at_a_time(demo_catalog, revi
 
     assert recorder._drain_lock.acquire(blocking=False)  # the thread is counting
     send(100)  # would block here if requests waited for the thread (the lock is not reentrant)
-    assert recorder._queued() == 600
+    assert recorder._queued() == 300  # the general path's batches; raw ones are counted
+    assert recorder.waiting == 600
     recorder._drain_lock.release()
     send(100)
     assert recorder._queued() <= 20 + 6
