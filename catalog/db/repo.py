@@ -51,7 +51,7 @@ def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 _SQL: dict[tuple, str] = {}
 
 
-def _marker(conn: Connection) -> str:
+def marker(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"  # sqlite3; psycopg
 
 
@@ -80,7 +80,7 @@ def insert_rows(conn: Connection, table: sa.Table, columns: tuple[str, ...],
         key = ("insert", conn.dialect.name, table.name, columns, len(batch), returning)
         sql = _SQL.get(key)
         if sql is None:
-            one = "(" + ", ".join([_marker(conn)] * len(columns)) + ")"
+            one = "(" + ", ".join([marker(conn)] * len(columns)) + ")"
             sql = (f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
                    f"({_quoted(conn, columns)}) VALUES " + ", ".join([one] * len(batch)))
             if returning:
@@ -117,7 +117,7 @@ def _in(conn: Connection, head: str, values: Sequence) -> tuple[str, tuple]:
     key = ("in", conn.dialect.name, head, len(values))
     sql = _SQL.get(key)
     if sql is None:
-        sql = _SQL.setdefault(key, f"{head} IN ({', '.join([_marker(conn)] * len(values))})")
+        sql = _SQL.setdefault(key, f"{head} IN ({', '.join([marker(conn)] * len(values))})")
     return sql, tuple(values)
 
 
@@ -126,7 +126,7 @@ def _update_sql(conn: Connection, table: sa.Table, columns: tuple[str, ...], key
     cache = ("update", conn.dialect.name, table.name, columns, key)
     sql = _SQL.get(cache)
     if sql is None:
-        quote, mark = conn.dialect.identifier_preparer.quote, _marker(conn)
+        quote, mark = conn.dialect.identifier_preparer.quote, marker(conn)
         sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
         table_name = conn.dialect.identifier_preparer.format_table(table)
         sql = _SQL.setdefault(cache, f"UPDATE {table_name} SET {sets} "
@@ -376,7 +376,7 @@ def touch_fields(*, conn: Connection, names: Iterable[str], revision: int,
     names = sorted(set(names))
     known = sorted(ids[n] for n in names if n in ids)
     for batch in chunks(known):
-        sql, params = _in(conn, f"UPDATE field SET revision = {_marker(conn)} WHERE id", batch)
+        sql, params = _in(conn, f"UPDATE field SET revision = {marker(conn)} WHERE id", batch)
         conn.exec_driver_sql(sql, (revision, *params))
     for batch in chunks([n for n in names if n not in ids]):
         conn.execute(F.update().where(F.c.name.in_(batch)).values(revision=revision))

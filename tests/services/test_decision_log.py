@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.api.graphql.lean_json import RawTable
+from catalog.db import audit as audit_db
 from catalog.db.tables import DecisionLogRow
 from catalog.domain import cell_ids
 from catalog.errors import BadInput, Forbidden
@@ -271,6 +272,40 @@ def test_raw_batches_are_counted_in_the_minute_they_were_made(demo_catalog, revi
     assert counted(demo_catalog, reviewer) == {
         (first + timedelta(minutes=m), "team-a", EMAIL, "service", "web"): n
         for m, n in ((0, 4), (1, 2), (2, 2))}
+
+
+def test_a_minute_holds_one_row_per_key_and_worker(demo_catalog, reviewer, monkeypatch):
+    """Flushes in the same minute add to the worker's row; another worker (recorder) has
+    its own; the next minute starts new rows; a row deleted under the worker is written
+    again, counts kept."""
+    clock, recorder, who = without_thread(demo_catalog, monkeypatch, "MAX_QUEUED", 10)
+    other = decision_log.DecisionRecorder(demo_catalog, flush_seconds=60, days=90)
+    table, ids = raw_table(demo_catalog.index, [(EMAIL, "service", "web"),
+                                                 (SIZE, "service", "web")])
+    for _ in range(3):
+        checks.record_ids(demo_catalog, who, table, cell_ids.pack(ids))
+        checks.check(demo_catalog, who, EMAIL, "service", "web")
+        recorder.flush()
+    other.record_ids(who, table, cell_ids.pack(ids[:1]))
+    other.flush()
+    assert rows(demo_catalog) == 3  # EMAIL and SIZE for one worker, EMAIL for the other
+    first = datetime.fromtimestamp(1_800_000_000 // 60 * 60, UTC)
+    assert counted(demo_catalog, reviewer) == {
+        (first, "team-a", EMAIL, "service", "web"): 7,
+        (first, "team-a", SIZE, "service", "web"): 3}
+    clock.now += 60
+    checks.record_ids(demo_catalog, who, table, cell_ids.pack(ids))
+    recorder.flush()
+    assert rows(demo_catalog) == 5
+    with demo_catalog.engine.begin() as conn:
+        conn.execute(DecisionLogRow.__table__.delete().where(
+            DecisionLogRow.__table__.c.minute > first))
+    checks.record_ids(demo_catalog, who, table, cell_ids.pack(ids))
+    with pytest.raises(audit_db.DecisionLogGone):
+        recorder.flush()
+    recorder.flush()  # the counts were kept, and go in as new rows
+    assert counted(demo_catalog, reviewer)[(first + timedelta(minutes=1), "team-a", EMAIL,
+                                            "service", "web")] == 1
 
 
 def test_queued_batches_are_bounded_and_drained_one_at_a_time(demo_catalog, reviewer,
