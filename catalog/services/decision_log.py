@@ -15,13 +15,14 @@ is held up, say by a slow database) the request that finds the queue that long c
 A checkMany from the general path costs the request path one append too: (caller, its
 decisions) to its minute's queue of batches, counted by identity by the thread. A pipeline's
 checkMany answered from its bytes (api/graphql/lean_raw.py) hands over its raw table's cell
-ids packed in one buffer (domain/cell_ids.py), and is counted right there: one np.add.at into
-the caller's array of counts by id for that table (~3 µs for 1,000, while the ids are still
-in the caches), under a lock only the flush also takes, to swap the arrays out. Counting
-them as Python objects (a dict by identity) took ~25-45 µs per 1,000 decisions, 6-10% of the
-fastest checkMany's server time; queueing the buffers for the thread to bincount made it
-read megabytes a second that the requests then missed in the caches. Ids become field,
-purpose, channel and allowed only at the flush.
+ids packed in one buffer (domain/cell_ids.py), also appended to a queue. The thread counts a
+second's buffers of a caller and table with one np.bincount per IDS_CHUNK of them into an
+array of counts by id (~1.5 µs per 1,000), and ids become field, purpose, channel and
+allowed only at the flush. Measured and dropped: counting them as Python objects (a dict by
+identity, ~25-45 µs per 1,000: 6-10% of the fastest checkMany's server time); joining a
+second of buffers at once (tens of MB of fresh pages to fault in); and np.add.at on the
+request path (~3 µs in a loop, but it lets go of the GIL, and a thread that takes it then
+keeps the request waiting: ~45 µs per request in the server).
 
 The thread gives the interpreter up (time.sleep(0)) after every YIELD_EVERY decisions it
 counts and every chunk of rows it writes, so a request waiting for the GIL gets it within
@@ -71,6 +72,7 @@ FLUSH_CHUNK = 2_000  # rows written at a time by the thread's flush
 CHUNK = 1_000  # checks counted at a time (the MAX_KEYS bound is checked per chunk)
 FEW_CALLERS = 16  # callers in one drain counted with a C loop each
 YIELD_EVERY = 2_000  # decisions the thread counts before it hands the interpreter back
+IDS_CHUNK = 64  # raw batches counted with one np.bincount (256 KB at 1,000 each)
 WIDTHS = {"caller": 200, "field": 512, "purpose": 200, "channel": 200}
 
 try:  # Counter.update's own C loop, without its per-call isinstance(Mapping) check
@@ -99,6 +101,7 @@ class DecisionRecorder:
         self._slots = 0  # counts held in the raw tables' arrays (MAX_SLOTS)
         self._cells: dict[tuple, np.ndarray] = {}  # (minute, name, token id, table) -> counts
         self._cells_lock = threading.Lock()
+        self._raw: deque = deque()  # (minute, principal, raw table, packed ids)
         self._minute = 0  # the minute the request path counts in (set by _tick)
         self._unwritten: list[dict] = []
         self._row_ids: dict[tuple, int] = {}  # this worker's rows of the last two minutes
@@ -126,22 +129,38 @@ class DecisionRecorder:
 
     def record_ids(self, principal: Principal, table, packed: bytes) -> None:
         """A checkMany answered from a raw table (lean_json.RawTable): its cell ids packed
-        (cell_ids.pack), counted here with np.add.at into the caller's array for the table
-        (the module's docstring); past MAX_SLOTS, queued as decisions."""
-        if not packed:
-            return
-        if _now() >= self._turn:
-            self._tick()
-        ids = cell_ids.ids_of(packed)
-        key = (self._minute, principal.name, principal.token_id, table)
-        with self._cells_lock:  # the flush swaps the arrays under it: no count lands late
-            counts = self._cells.get(key)
-            if counts is None or len(counts) < table.size:
-                counts = self._grown(key, counts, table.size)
-            if counts is not None:
-                np.add.at(counts, ids, 1)
-                return
-        self.record(principal, list(map(table.decisions.__getitem__, ids.tolist())))
+        (cell_ids.pack), queued for the thread to bincount (the module's docstring)."""
+        if packed:
+            if _now() >= self._turn:
+                self._tick()
+            self._raw.append((self._minute, principal, table, packed))
+
+    def _count_raw(self, items: list) -> None:
+        """Queued raw batches into the arrays of counts: one np.bincount per IDS_CHUNK
+        batches of a caller and table (a few hundred KB at a time). Past MAX_SLOTS, their
+        ids are counted as decisions."""
+        groups: dict[tuple, list] = {}
+        for minute, principal, table, packed in items:
+            key = (minute, principal.name, principal.token_id, table)
+            groups.setdefault(key, []).append(packed)
+        for key, blobs in groups.items():
+            table = key[3]
+            with self._cells_lock:
+                counts = self._cells.get(key)
+                if counts is None or len(counts) < table.size:
+                    counts = self._grown(key, counts, table.size)
+                if counts is not None:
+                    for i in range(0, len(blobs), IDS_CHUNK):
+                        ids = cell_ids.ids_of(b"".join(blobs[i:i + IDS_CHUNK]))
+                        counts += np.bincount(ids, minlength=len(counts))
+                    continue
+            with self._lock:
+                bucket = self._bucket(key[:3])
+                for packed in blobs:
+                    decisions = list(map(table.decisions.__getitem__,
+                                         cell_ids.ids_of(packed).tolist()))
+                    for i in range(0, len(decisions), CHUNK):
+                        self._count(bucket, decisions[i:i + CHUNK])
 
     def _grown(self, key: tuple, counts, size: int):
         """The key's array of counts, at least `size` long, or None past MAX_SLOTS."""
@@ -192,7 +211,8 @@ class DecisionRecorder:
         while requests append)."""
         queues = list(self._queues.values())
         return (sum(len(singles) // 2 for singles, _ in queues),
-                sum(len(b[1]) for _, batches in queues for b in list(batches)))
+                sum(len(b[1]) for _, batches in queues for b in list(batches))
+                + sum(cell_ids.count(item[3]) for item in list(self._raw)))
 
     def _queued(self) -> int:
         return sum(self._queued_apart())
@@ -208,6 +228,8 @@ class DecisionRecorder:
                 return self._drain(pause, locked=True)
         current = int(_now()) // 60
         done = 0
+        raw = self._raw
+        self._count_raw(list(map(call, repeat(raw.popleft, len(raw)))))
         with self._queue_lock:
             minutes = list(self._queues.items())
         for minute, (singles, batches) in minutes:

@@ -329,7 +329,7 @@ def test_queued_batches_are_bounded_and_drained_one_at_a_time(demo_catalog, revi
 
     assert recorder._drain_lock.acquire(blocking=False)  # the thread is counting
     send(100)  # would block here if requests waited for the thread (the lock is not reentrant)
-    assert recorder._queued() == 300  # the general path's batches; raw ones are counted
+    assert recorder._queued() == 600
     assert recorder.waiting == 600
     recorder._drain_lock.release()
     send(100)
