@@ -68,15 +68,13 @@ def raw_snapshot(cat: Catalog, principal: Principal, pieces: list[bytes]) -> Cat
     return cat.index
 
 
-def record_many(cat: Catalog, principal: Principal, decisions: list[Decision],
-                allowed: int | None = None) -> None:
-    """What check_many() counts, for decisions answered elsewhere too (lean_raw.py, which
-    knows how many were allowed: /metrics then need not read every decision again)."""
+def record_many(cat: Catalog, principal: Principal, decisions: list[Decision]) -> None:
+    """What check_many() counts: the decision log's and /metrics' share of a batch."""
     recorder = getattr(cat, "decision_log", None)
     if recorder is not None:  # as in check()
         recorder.record(principal, decisions)
     if cat.seen is not None:
-        cat.seen.append(decisions if allowed is None else (len(decisions), allowed))
+        cat.seen.append(decisions)
 
 
 def record_ids(cat: Catalog, principal: Principal, table, packed: bytes) -> None:

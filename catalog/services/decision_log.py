@@ -100,17 +100,15 @@ class DecisionRecorder:
         self._keys = 0
         self._slots = 0  # counts held in the raw tables' arrays (MAX_SLOTS)
         self._cells: dict[tuple, np.ndarray] = {}  # (minute, name, token id, table) -> counts
-        self._cells_lock = threading.Lock()
-        self._raw: deque = deque()  # (minute, principal, raw table, packed ids)
-        self._minute = 0  # the minute the request path counts in (set by _tick)
         self._unwritten: list[dict] = []
         self._row_ids: dict[tuple, int] = {}  # this worker's rows of the last two minutes
         self._pruned_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Per minute: single checks as principal, decision, principal, decision...; and
-        # checkMany batches as (principal, raw table or None, cells or decisions). Counted by
-        # the thread (_drain). _queue_lock guards the dict of queues, never held for long.
+        # checkMany batches as (principal, decisions, None, n) or (principal, packed ids, raw
+        # table, n). Counted by the thread (_drain). _queue_lock guards the dict of queues,
+        # never held for long; _lock what is counted (_pending, _cells).
         self._queues: dict[int, tuple[deque, deque]] = {}
         self._queue: deque = deque()
         self._batches: deque = deque()
@@ -125,7 +123,7 @@ class DecisionRecorder:
         if decisions:
             if _now() >= self._turn:
                 self._tick()
-            self._batches.append((principal, decisions))
+            self._batches.append((principal, decisions, None, len(decisions)))
 
     def record_ids(self, principal: Principal, table, packed: bytes) -> None:
         """A checkMany answered from a raw table (lean_json.RawTable): its cell ids packed
@@ -133,34 +131,27 @@ class DecisionRecorder:
         if packed:
             if _now() >= self._turn:
                 self._tick()
-            self._raw.append((self._minute, principal, table, packed))
+            self._batches.append((principal, packed, table, cell_ids.count(packed)))
 
-    def _count_raw(self, items: list) -> None:
-        """Queued raw batches into the arrays of counts: one np.bincount per IDS_CHUNK
-        batches of a caller and table (a few hundred KB at a time). Past MAX_SLOTS, their
-        ids are counted as decisions."""
-        groups: dict[tuple, list] = {}
-        for minute, principal, table, packed in items:
-            key = (minute, principal.name, principal.token_id, table)
-            groups.setdefault(key, []).append(packed)
-        for key, blobs in groups.items():
-            table = key[3]
-            with self._cells_lock:
-                counts = self._cells.get(key)
-                if counts is None or len(counts) < table.size:
-                    counts = self._grown(key, counts, table.size)
-                if counts is not None:
-                    for i in range(0, len(blobs), IDS_CHUNK):
-                        ids = cell_ids.ids_of(b"".join(blobs[i:i + IDS_CHUNK]))
-                        counts += np.bincount(ids, minlength=len(counts))
-                    continue
-            with self._lock:
-                bucket = self._bucket(key[:3])
-                for packed in blobs:
-                    decisions = list(map(table.decisions.__getitem__,
-                                         cell_ids.ids_of(packed).tolist()))
-                    for i in range(0, len(decisions), CHUNK):
-                        self._count(bucket, decisions[i:i + CHUNK])
+    def _count_raw(self, key: tuple, blobs: list[bytes]) -> None:
+        """A minute's raw batches of a caller and table, key (minute, name, token id,
+        table), into its array of counts (under the lock): one np.bincount per IDS_CHUNK
+        batches (a few hundred KB at a time). Past MAX_SLOTS, their ids are counted as
+        decisions."""
+        table = key[3]
+        counts = self._cells.get(key)
+        if counts is None or len(counts) < table.size:
+            counts = self._grown(key, counts, table.size)
+        if counts is not None:
+            for i in range(0, len(blobs), IDS_CHUNK):
+                ids = cell_ids.ids_of(b"".join(blobs[i:i + IDS_CHUNK]))
+                counts += np.bincount(ids, minlength=len(counts))
+            return
+        bucket = self._bucket(key[:3])
+        for packed in blobs:
+            decisions = list(map(table.decisions.__getitem__, cell_ids.ids_of(packed).tolist()))
+            for i in range(0, len(decisions), CHUNK):
+                self._count(bucket, decisions[i:i + CHUNK])
 
     def _grown(self, key: tuple, counts, size: int):
         """The key's array of counts, at least `size` long, or None past MAX_SLOTS."""
@@ -192,7 +183,6 @@ class DecisionRecorder:
             if queues is None:
                 queues = self._queues[minute] = (deque(), deque())
             self._queue, self._batches = queues
-            self._minute = minute
             # A float (compared with a float per check): the minute's end, or a second on.
             self._turn = float(min((minute + 1) * 60, now + TICK_SECONDS))
             singles, batched = self._queued_apart()
@@ -211,8 +201,7 @@ class DecisionRecorder:
         while requests append)."""
         queues = list(self._queues.values())
         return (sum(len(singles) // 2 for singles, _ in queues),
-                sum(len(b[1]) for _, batches in queues for b in list(batches))
-                + sum(cell_ids.count(item[3]) for item in list(self._raw)))
+                sum(b[3] for _, batches in queues for b in list(batches)))
 
     def _queued(self) -> int:
         return sum(self._queued_apart())
@@ -228,8 +217,6 @@ class DecisionRecorder:
                 return self._drain(pause, locked=True)
         current = int(_now()) // 60
         done = 0
-        raw = self._raw
-        self._count_raw(list(map(call, repeat(raw.popleft, len(raw)))))
         with self._queue_lock:
             minutes = list(self._queues.items())
         for minute, (singles, batches) in minutes:
@@ -244,16 +231,26 @@ class DecisionRecorder:
                 if pause and done >= YIELD_EVERY:
                     sleep(0)
                     done = 0
+            raw: dict[tuple, list] = {}  # raw batches by caller and table: bincounted
             for _ in range(len(batches)):
-                principal, items = batches.popleft()
+                principal, items, table, n = batches.popleft()
+                if table is not None:
+                    key = (minute, principal.name, principal.token_id, table)
+                    raw.setdefault(key, []).append(items)
+                    continue
                 with self._lock:
                     bucket = self._bucket((minute, principal.name, principal.token_id))
-                    for i in range(0, len(items), CHUNK):
+                    for i in range(0, n, CHUNK):
                         self._count(bucket, items[i:i + CHUNK])
-                done += len(items)
+                done += n
                 if pause and done >= YIELD_EVERY:
                     sleep(0)
                     done = 0
+            for key, blobs in raw.items():
+                with self._lock:
+                    self._count_raw(key, blobs)
+                if pause:
+                    sleep(0)
             with self._queue_lock:
                 if not singles and not batches and minute < current - 1 \
                         and singles is not self._queue:
@@ -312,7 +309,6 @@ class DecisionRecorder:
         with self._lock:
             counted = sum(sum(b.counts.values()) + sum(b.overflow.values())
                           for b in self._pending.values())
-        with self._cells_lock:
             counted += sum(int(c.sum()) for c in self._cells.values())
         with self._queue_lock:
             return counted + self._queued()
@@ -328,7 +324,6 @@ class DecisionRecorder:
             self._drain(pause)
             with self._lock:
                 pending, self._pending, self._keys = self._pending, {}, 0
-            with self._cells_lock:
                 cells, self._cells, self._slots = self._cells, {}, 0
             rows = [*self._unwritten, *_rows(pending, cells, pause)]
             self._unwritten = []
