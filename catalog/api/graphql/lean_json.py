@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
+from catalog.api.graphql.raw_cells import RawCells
 from catalog.domain import cell_ids
 from catalog.domain.decision import Decision, ReasonCode
 
@@ -82,11 +83,12 @@ class Selection:
             raw = self.raw = RawTable(index)
         return raw
 
-    def remember(self, table: RawTable, pieces: list[bytes],
-                 decisions: list[Decision]) -> tuple[RawTable, list[int]]:
+    def remember(self, table: RawTable, pieces: list[bytes], decisions: list[Decision],
+                 prefix: bytes) -> tuple[RawTable, list[int]]:
         """Each request's id in the raw table, added where new; the decisions are the
-        index's own for these exact request bytes (never an unknown name). The table may be
-        a new one (the memos' bound was reached)."""
+        index's own for these exact request bytes (never an unknown name), written in the
+        style whose tokens start with `prefix` (raw_cells.py). The table may be a new one
+        (the memos' bound was reached)."""
         if _usage["entries"] + len(pieces) >= MEMO_ENTRIES:
             index = table.index()
             clear_memos()
@@ -95,12 +97,15 @@ class Selection:
             table = self.raw_table(index)
         cells, get = table.cells, table.cells.get
         before = len(cells)
-        out = []
+        out, tokens, new = [], [], []
         for piece, d in zip(pieces, decisions, strict=True):
             cell_id = get(piece)
             if cell_id is None:
                 cell_id = cells[piece] = table.add(d, self.one(d))
+                tokens.append(b"".join((prefix, piece, b'"}')))
+                new.append(cell_id)
             out.append(cell_id)
+        table.vector.add(tokens, new)
         _usage["entries"] += len(cells) - before
         _usage["bytes"] += 250 * (len(cells) - before)
         return table, out
@@ -134,41 +139,65 @@ class Selection:
 
 class RawTable:
     """One snapshot's pipeline checkMany answers for one selection (lean_raw.py): request
-    bytes -> the cell's id (domain/cell_ids.py), and by id its answer bytes, its decision and
-    whether it is allowed. One lookup per request gives an int; the answers are a list read
-    by it (a few shared bytes objects), and a batch's ids pack into one buffer numpy reads
-    for the allowed count and the decision log's counts (decision_log.py), with no Python
-    object per decision. Only added to, never changed: a queued batch's ids keep their
+    bytes -> the cell's id (domain/cell_ids.py), found for a whole list at once by `vector`
+    (raw_cells.py) or one piece at a time by `cells`, and by id its decision, whether it is
+    allowed and its answer's bytes. Answers are few distinct bytes objects (most decisions
+    of a pipeline's selection read alike): an id's answer is a class, so a batch's answer
+    is one numpy gather and one join, with no Python object per decision. A batch's ids
+    pack into one buffer numpy reads for the allowed count and the decision log's counts
+    (decision_log.py). Only added to, never changed: a queued batch's ids keep their
     meaning while it holds its table."""
 
-    __slots__ = ("index", "cells", "answers", "decisions", "_allowed", "__weakref__")
+    __slots__ = ("index", "cells", "vector", "decisions", "_allowed", "_classes", "_class_of",
+                 "_answers", "__weakref__")
 
     def __init__(self, index) -> None:
         self.index = weakref.ref(index)
         self.cells: dict[bytes, int] = {}
-        self.answers: list[bytes | None] = [None]  # by id; ids start at 1
-        self.decisions: list[Decision | None] = [None]
+        self.vector = RawCells()
+        self.decisions: list[Decision | None] = [None]  # by id; ids start at 1
         self._allowed = np.zeros(1024, dtype=bool)
+        self._classes = np.zeros(1024, dtype=np.uint32)  # by id: its answer's class
+        self._class_of: dict[bytes, int] = {}
+        self._answers = np.empty(16, dtype=object)  # by class
 
     def add(self, d: Decision, answer: bytes) -> int:
         cell_id = cell_ids.make(len(self.decisions))
-        if cell_id >= len(self._allowed):  # a new array: readers keep the one they hold
-            allowed = np.zeros(2 * cell_id, dtype=bool)
-            allowed[:len(self._allowed)] = self._allowed
-            self._allowed = allowed
+        if cell_id >= len(self._allowed):  # new arrays: readers keep the ones they hold
+            self._allowed = _grown(self._allowed, 2 * cell_id)
+            self._classes = _grown(self._classes, 2 * cell_id)
         self._allowed[cell_id] = d.allowed
-        self.answers.append(answer)
+        self._classes[cell_id] = self._class(answer)
         self.decisions.append(d)
         return cell_id
+
+    def _class(self, answer: bytes) -> int:
+        found = self._class_of.get(answer)
+        if found is None:
+            found = self._class_of[answer] = len(self._class_of)
+            if found >= len(self._answers):
+                self._answers = _grown(self._answers, 2 * found)
+            self._answers[found] = answer
+        return found
 
     @property
     def size(self) -> int:
         """Every id is below."""
         return len(self.decisions)
 
+    def join(self, ids: np.ndarray) -> bytes:
+        """The answers of these ids, joined by commas."""
+        return b",".join(self._answers[self._classes[ids]].tolist())
+
     def allowed_in(self, packed: bytes) -> int:
         """How many of a batch's decisions (its ids packed) are allowed."""
         return int(np.count_nonzero(self._allowed[cell_ids.ids_of(packed)]))
+
+
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=array.dtype) if array.dtype != object else np.empty(size, object)
+    out[:len(array)] = array
+    return out
 
 
 def clear_memos() -> None:

@@ -33,6 +33,7 @@ from catalog.domain import cell_ids
 from catalog.domain.index import RAW_STYLES, note_raw_style
 from catalog.errors import CatalogError
 from catalog.services import checks
+from catalog.services.fields import MAX_BATCH
 
 # Bodies below this size go straight to the general path: a single check (~250 bytes) must
 # not pay for a second decode.
@@ -66,7 +67,7 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
     prepared = endpoint.documents.cached(payload.query)
     if prepared is None:  # a new document: note how its requests are written, for next time
         for raw in [*payload.variables.values(), listed or b""]:
-            _pieces(bytes(raw), endpoint.catalog)
+            _style(bytes(raw), endpoint.catalog)
         return None
     plan = endpoint.lean.plan(prepared, payload.operationName)
     if plan is None or plan.many is None:
@@ -83,28 +84,38 @@ def answer(endpoint, body: bytes, principal, scope: dict, query_key: str) -> byt
         raw = payload.variables.get(name)
     wait = _revision(payload.variables.get(at_least)) if at_least is not None else None
     requests = listed if listed is not None else bytes(raw) if raw is not None else None
-    pieces = _pieces(requests, endpoint.catalog) if requests is not None else None
-    if pieces is None:
+    style = _style(requests, endpoint.catalog) if requests is not None else None
+    if style is None:
         return None
+    opening, separator, gap = style
     try:
-        index = checks.raw_snapshot(endpoint.catalog, principal, pieces)
-    except CatalogError:  # the caller's role or the batch's size: reported by the general path
+        index = checks.raw_snapshot(endpoint.catalog, principal)
+    except CatalogError:  # the caller's role: reported by the general path
         return None
     if wait is not None and (wait is _ODD or index.revision < wait):
         return None  # the general path waits for the revision (or says what is wrong)
     table = selection.raw_table(index)
-    ids = list(map(table.cells.get, pieces))
-    try:
-        packed = cell_ids.pack(ids)
-    except struct.error:  # a miss (None): not all answered before from this snapshot
-        decisions = index.check_many_raw(pieces)
-        if decisions is None:
+    ids = table.vector.lookup(requests, gap)
+    if ids is None:  # one piece at a time (a '}' in a name, a request not kept yet, ...)
+        pieces = requests[len(opening):-3].split(separator)
+        if len(pieces) > MAX_BATCH:
             return None
-        table, ids = selection.remember(table, pieces, decisions)
-        packed = cell_ids.pack(ids)
+        try:
+            packed = cell_ids.pack(list(map(table.cells.get, pieces)))
+        except struct.error:  # a miss (None): not all answered before from this snapshot
+            decisions = index.check_many_raw(pieces)
+            if decisions is None:
+                return None
+            table, found = selection.remember(table, pieces, decisions, opening[1:])
+            packed = cell_ids.pack(found)
+        ids = cell_ids.ids_of(packed)
+    elif len(ids) > MAX_BATCH:
+        return None
+    else:
+        packed = ids.tobytes()
     checks.record_ids(endpoint.catalog, principal, table, packed)
     scope[query_key] = payload.query
-    return b"".join((prefix, b",".join(map(table.answers.__getitem__, ids)), b"]}}"))
+    return b"".join((prefix, table.join(ids), b"]}}"))
 
 
 def _around_list(body: bytes) -> tuple[_Body | None, bytes | None]:
@@ -144,16 +155,17 @@ def _revision(raw) -> int | object | None:
     return value if value < 2**31 else _ODD
 
 
-def _pieces(raw: bytes, catalog) -> list[bytes] | None:
-    """The requests of a JSON list, each as the bytes between two separators (raw_keys), or
-    None for a list not written in one of RAW_STYLES."""
+def _style(raw: bytes, catalog) -> tuple[bytes, bytes, bytes] | None:
+    """How a JSON list of requests is written, one of RAW_STYLES: its opening, the
+    separator between two requests and the gap between two of its objects; None for any
+    other list."""
     opening = raw[:11] if raw[:11] in _OPENINGS else raw[:12]
     separator = _OPENINGS.get(opening)
     if separator is None or raw[-3:] != b'"}]':
         return None
     if note_raw_style(separator):  # from now on the index keeps this style's keys too
         catalog.index.forget_flat()
-    return raw[len(opening):-3].split(separator)
+    return opening, separator, separator[2:-len(opening) + 1]
 
 
 assert set(_OPENINGS.values()) == set(RAW_STYLES)
