@@ -103,28 +103,27 @@ def test_tokens_longer_than_the_width_widen_it_and_past_the_bound_stay_out():
     assert table.lookup(listed([token(*too_long, COMPACT)], COMPACT), COMPACT) is None
 
 
-@pytest.mark.parametrize("same", [2, 3, 40])
-def test_cells_with_one_hash_are_told_apart_by_their_rows(monkeypatch, same):
-    """Hashes that collide (forced here: one hash per group of `same` cells) never give a
-    wrong id: two with one hash sit in its two slots and are both found; a third can't be
-    placed and is left to the dict (None for lists holding it)."""
-    real = RawCells._hash
-
-    def clumped(self, rows, lengths):
-        h = real(self, rows, lengths)
-        return h - h % np.uint64(1 << 40) + (rows[:, 1] % np.uint64(same))  # few distinct
-
-    monkeypatch.setattr(RawCells, "_hash", clumped)
-    requests = [(f"f{i:03d}", "service", "web") for i in range(120)]
-    table, ids = kept(requests)
-    found_any = False
+@pytest.mark.parametrize("same", [1, 2, 3, 40])
+def test_cells_with_one_hash_are_told_apart_by_their_rows(same):
+    """Hashes that collide (forced here: the hash reads only the token's second word, which
+    groups of `same` names share) never give a wrong id: two with one hash sit in its two
+    slots and are both found; a third can't be placed and is left to the dict (None for
+    lists holding it)."""
+    table = RawCells()
+    table._mul[:] = 0
+    table._mul[1] = 0x9E3779B97F4A7C15  # bytes 8-15: ':"g000xx' (the group's number)
+    requests = [(f"g{i // same:03d}xxxx{i}", "service", "web") for i in range(120)]
+    _, ids = kept(requests, table=table)
+    found = 0
     for r in requests:
-        body = listed([token(*r, COMPACT)], COMPACT)
-        got = table.lookup(body, COMPACT)
+        got = table.lookup(listed([token(*r, COMPACT)], COMPACT), COMPACT)
         if got is not None:
-            found_any = True
+            found += 1
             assert got.tolist() == [ids[token(*r, COMPACT)]]
-    assert found_any
+    # At most two of a group fit (its two slots); groups whose slots overlap may lose one
+    # more to the kicks.
+    placeable = min(same, 2) * 120 // same
+    assert found == table.count and 0.9 * placeable <= found <= placeable
 
 
 def test_growth_keeps_every_cell_findable():

@@ -9,13 +9,15 @@ the list, written by a JSON encoder, is read as what it is, '[' + tokens joined 
 '{"field": "F", ...}' joined by ', '):
 
 - tokens end at the list's '}' (flatnonzero), and the gaps between them are checked;
-- each token's bytes are read as one zero-padded row of `width` bytes (a gather of
-  overlapping fixed-size items from the buffer) and hashed: a multilinear hash with random
-  odd multipliers drawn at start, then mixed;
-- the hash picks two buckets of 8 slots (64 bytes, one cache line each) in a table kept at
-  most a third full; a slot holds the hash's high 40 bits and a cell id;
-- every id found is then checked byte for byte: the token's row and length against the
-  row kept for that id. So the hash only finds; it never decides which cell answers.
+- each token's bytes are read as one row of `width` bytes (a gather of overlapping
+  fixed-size items from the buffer), zero past the token, its length in the last byte;
+- rows are hashed by a multilinear sum with random odd multipliers drawn at start (one
+  matrix-vector product; its high bits depend on every byte, and only they are used);
+- the hash's high bits pick two slots of a cuckoo table kept at most a third full (a cell
+  sits in one of its two); a slot holds the hash's high 40 bits and the cell's id;
+- every id found is then checked byte for byte: the token's row against the row kept for
+  that id (where it differs, the other slot's id is tried). So the hash only finds; it
+  never decides which cell answers.
 
 Any doubt (a '}' inside a name cuts a token wrong, a token longer than the width or not
 kept yet, two hits for one token) and lookup() returns None: the caller splits the list
@@ -28,30 +30,30 @@ import secrets
 
 import numpy as np
 
-MAX_WIDTH = 256  # longer tokens are left to the dict
+MAX_WIDTH = 256  # tokens of this length or longer are left to the dict (lengths fit a byte)
 _ID_BITS = 24  # ids below 2**24: a raw table holds at most lean_json.MEMO_ENTRIES
 _ID_MASK = np.uint64((1 << _ID_BITS) - 1)
 _ID_BITS_MASK = (1 << _ID_BITS) - 1
 _MAX_KICKS = 500
 _ONE_ID = np.uint64(1 << _ID_BITS)  # a slot ^ hash below it: the slot holds the hash's bits
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 _CLOSE, _OPEN_LIST, _CLOSE_LIST = 125, 91, 93  # '}', '[', ']'
 
 
 class RawCells:
     """Tokens -> cell ids for one raw table. Only added to, on the event loop's thread."""
 
-    __slots__ = ("width", "_mul", "_rows", "_lengths", "_hashes", "_slots", "_masks",
-                 "count")
+    __slots__ = ("width", "_mul", "_rows", "_lengths", "_hashes", "_slots", "_bits",
+                 "_masks", "count")
 
     def __init__(self, width: int = 64) -> None:
-        self.width = width  # bytes per row: a multiple of 8
+        self.width = width  # bytes per row: a multiple of 32, more than any token kept
         rng = np.random.default_rng(secrets.randbits(128))
         self._mul = rng.integers(1, 2**63, size=MAX_WIDTH // 8, dtype=np.uint64) | np.uint64(1)
         self._rows = np.zeros((1024, width // 8), np.uint64)  # by id; row 0 matches nothing
-        self._lengths = np.zeros(1024, np.int64)
+        self._lengths = np.zeros(1024, np.int64)  # by id; 0: not kept
         self._hashes = np.zeros(1024, np.uint64)
         self._slots = np.zeros(1024, np.uint64)  # the hash's high bits | the id; 0: empty
+        self._bits = 10  # 2**bits slots
         self._masks = _masks(width)
         self.count = 0  # ids kept
 
@@ -73,86 +75,70 @@ class RawCells:
             if not (buf[ends[:-1] + k] == byte).all():
                 return None
         lengths = ends - starts
-        if lengths.min() < 1 or lengths.max() > width:
+        if lengths.min() < 1 or lengths.max() >= width:
             return None
-        rows = _items(buf, width)[starts].view(np.uint64).reshape(len(starts), width // 8)
-        rows &= _items(self._masks, width)[lengths].view(np.uint64).reshape(rows.shape)
-        found, other = self._find(self._hash(rows, lengths))
-        wrong = self._wrong(found, rows, lengths)
-        if wrong is not None:  # a token not kept, or kept in its other slot (see _find)
-            found[wrong] = other[wrong]
-            if self._wrong(found[wrong], rows[wrong], lengths[wrong]) is not None:
+        rows = _items(buf, width)[starts]
+        words = rows.view(np.uint64).reshape(len(starts), width // 8)
+        words &= _items(self._masks, width)[lengths].view(np.uint64).reshape(words.shape)
+        rows.view(np.uint8).reshape(len(starts), width)[:, -1] = lengths
+        h = words @ self._mul[:width // 8]
+        first, second = self._pair(h)
+        one, two = self._slots[first], self._slots[second]
+        chosen = np.where((one ^ h) < _ONE_ID, one, two)  # the slot holding h's high bits
+        found = chosen & _ID_MASK
+        wrong = self._wrong(found, words)
+        if wrong is not None:  # a token not kept, or kept in its other slot
+            found[wrong] = (one ^ two ^ chosen)[wrong] & _ID_MASK
+            if self._wrong(found[wrong], words[wrong]) is not None:
                 return None
         return found.astype(np.uint32)
 
-    def _wrong(self, found: np.ndarray, rows: np.ndarray,
-               lengths: np.ndarray) -> np.ndarray | None:
-        """Where the ids found do not hold these rows, or None when all do."""
-        kept = _items(self._rows, self.width)[found].view(np.uint64).reshape(rows.shape)
-        if (self._lengths[found] == lengths).all() and (kept == rows).all():
+    def _wrong(self, found: np.ndarray, words: np.ndarray) -> np.ndarray | None:
+        """Where the ids found do not hold these rows, or None when all do (an empty slot
+        gives id 0, whose row matches nothing: its length byte is 0)."""
+        kept = _items(self._rows, self.width)[found].view(np.uint64).reshape(words.shape)
+        if (kept == words).all():
             return None  # the common case, tested without a per-row reduction
-        return np.flatnonzero((self._lengths[found] != lengths) | (kept != rows).any(axis=1))
+        return np.flatnonzero((kept != words).any(axis=1))
 
     def add(self, tokens: list[bytes], ids: list[int]) -> None:
-        """Keep these tokens (a new cell each) under their ids; tokens longer than
-        MAX_WIDTH or holding a '}' of a name (never found by lookup) are left out."""
+        """Keep these tokens (a new cell each) under their ids; tokens of MAX_WIDTH bytes
+        or more, or holding a '}' of a name (never found by lookup), are left out."""
         pairs = [(t, i) for t, i in zip(tokens, ids, strict=True)
-                 if len(t) <= MAX_WIDTH and t.count(b"}") == 1]
+                 if len(t) < MAX_WIDTH and t.count(b"}") == 1]
         if not pairs:
             return
         longest = max(len(t) for t, _ in pairs)
-        if longest > self.width:
-            self._widen(-(-longest // 32) * 32)
+        if longest >= self.width:
+            self._widen(longest // 32 * 32 + 32)
         top = max(i for _, i in pairs)
         if top >= 1 << _ID_BITS:  # pragma: no cover  (MEMO_ENTRIES keeps ids far below)
             raise ValueError("raw table ids must stay below 2**24")
         if top >= len(self._lengths):
             self._grow_rows(top + 1)
         width = self.width
-        data = b"".join(t.ljust(width, b"\0") for t, _ in pairs)
+        data = b"".join(t.ljust(width - 1, b"\0") + bytes((len(t),)) for t, _ in pairs)
         rows = np.frombuffer(data, np.uint64).reshape(len(pairs), width // 8)
-        lengths = np.array([len(t) for t, _ in pairs], np.int64)
         at = np.array([i for _, i in pairs], np.int64)
         self._rows[at] = rows
-        self._lengths[at] = lengths
-        hashes = self._hash(rows, lengths)
-        self._hashes[at] = hashes
+        self._lengths[at] = [len(t) for t, _ in pairs]
+        hashes = self._hashes[at] = rows @ self._mul[:width // 8]
         self.count += len(pairs)
         if self.count * 3 > len(self._slots):  # kept at most a third full
-            size = len(self._slots)
-            while self.count * 3 > size:
-                size *= 2
-            self._slots = np.zeros(size, np.uint64)
-            at = np.flatnonzero(self._lengths)
-            hashes = self._hashes[at]
-        for cell, h in zip(at.tolist(), hashes.tolist(), strict=True):
-            self._place(cell, h)
-
-    def _hash(self, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        h = rows @ self._mul[:rows.shape[1]]
-        h ^= lengths.view(np.uint64)
-        h ^= h >> np.uint64(31)
-        h *= _MIX
-        h ^= h >> np.uint64(29)
-        return h
+            while self.count * 3 > 1 << self._bits:
+                self._bits += 1
+            self._rehash()
+        else:
+            for cell, h in zip(at.tolist(), hashes.tolist(), strict=True):
+                self._place(cell, h)
 
     def _pair(self, h):
-        """The two slots a hash may sit in (cuckoo hashing: one or the other, never both)."""
-        mask = np.uint64(len(self._slots) - 1)
-        first = h & mask
-        return first, first ^ ((h >> np.uint64(32)) & mask | np.uint64(1))  # never the same
-
-    def _find(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each hash's id: the one of its two slots holding the hash's high bits, and the
-        other slot's id. The caller checks the first by its row and where wrong takes the
-        other (two cells with the same hash sit one in each); a token not kept gets ids
-        whose rows tell (an empty slot gives 0, and row 0 matches nothing)."""
-        first, second = self._pair(h)
-        one, two = self._slots[first], self._slots[second]
-        mine = (one ^ h) < _ONE_ID
-        found = (np.where(mine, one, two) & _ID_MASK).astype(np.intp)
-        other = (np.where(mine, two, one) & _ID_MASK).astype(np.intp)
-        return found, other
+        """The two slots a hash may sit in (cuckoo hashing: one or the other, never both),
+        from its high bits."""
+        bits = self._bits
+        first = h >> np.uint64(64 - bits)
+        mask = np.uint64((1 << bits) - 1)
+        return first, first ^ ((h >> np.uint64(64 - 2 * bits)) & mask | np.uint64(1))
 
     def _place(self, cell: int, h: int) -> None:
         """Cuckoo insertion: take one of the two slots, moving who sits there to its other
@@ -172,6 +158,12 @@ class RawCells:
         self._rows[held] = 0
         self.count -= 1
 
+    def _rehash(self) -> None:
+        self._slots = np.zeros(1 << self._bits, np.uint64)
+        cells = np.flatnonzero(self._lengths)
+        for cell, h in zip(cells.tolist(), self._hashes[cells].tolist(), strict=True):
+            self._place(cell, h)
+
     def _grow_rows(self, need: int) -> None:
         size = max(need, 2 * len(self._lengths))
         rows = np.zeros((size, self.width // 8), np.uint64)
@@ -184,11 +176,17 @@ class RawCells:
             setattr(self, name, new)
 
     def _widen(self, width: int) -> None:
-        """Longer rows: the kept ones padded with zeros, which leaves their hashes as they
-        were (zero words add nothing to the multilinear sum)."""
+        """Longer rows: the kept ones copied, their length byte moved to the new last byte,
+        hashed again and placed again (rare: a longer token than any before)."""
+        old = self.width
         rows = np.zeros((len(self._rows), width // 8), np.uint64)
-        rows[:, :self._rows.shape[1]] = self._rows
+        rows[:, :old // 8] = self._rows
+        as_bytes = rows.view(np.uint8)
+        as_bytes[:, old - 1] = 0
+        as_bytes[:, width - 1] = self._lengths
         self._rows, self.width, self._masks = rows, width, _masks(width)
+        self._hashes = rows @ self._mul[:width // 8]
+        self._rehash()
 
 
 def _items(array: np.ndarray, size: int) -> np.ndarray:
