@@ -18,7 +18,12 @@ checkMany answered from its bytes (api/graphql/lean_raw.py) hands over its raw t
 ids packed in one buffer (domain/cell_ids.py), also appended to a queue. The thread counts a
 second's buffers of a caller and table with one np.bincount per IDS_CHUNK of them into an
 array of counts by id (~1.5 µs per 1,000), and ids become field, purpose, channel and
-allowed only at the flush. Measured and dropped: counting them as Python objects (a dict by
+allowed only at the flush. There a cell whose row this worker already has in the minute
+adds to it by the row's id, kept per (minute, caller, table) in an array by cell id (the
+first flush of a minute inserts the rows, the next looks each cell's row up by key once):
+a flush of ~17,000 rows that added to them took ~65 ms of the thread's time making keys and
+dicts, ~17 ms now, most of it SQLite's (which lets go of the GIL). Measured and dropped:
+counting them as Python objects (a dict by
 identity, ~25-45 µs per 1,000: 6-10% of the fastest checkMany's server time); joining a
 second of buffers at once (tens of MB of fresh pages to fault in); and np.add.at on the
 request path (~3 µs in a loop, but it lets go of the GIL, and a thread that takes it then
@@ -102,6 +107,11 @@ class DecisionRecorder:
         self._cells: dict[tuple, np.ndarray] = {}  # (minute, name, token id, table) -> counts
         self._unwritten: list[dict] = []
         self._row_ids: dict[tuple, int] = {}  # this worker's rows of the last two minutes
+        # The same rows' ids by raw table cell, per (minute, name, token id, table): a flush
+        # adds a cell's count to its row with no key to build (_known). 0: not known yet.
+        self._cell_rows: dict[tuple, np.ndarray] = {}
+        self._row_slots = 0  # their size together (MAX_SLOTS)
+        self._row_minutes: set[int] = set()  # the minutes _row_ids holds rows of
         self._pruned_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -325,23 +335,90 @@ class DecisionRecorder:
             with self._lock:
                 pending, self._pending, self._keys = self._pending, {}, 0
                 cells, self._cells, self._slots = self._cells, {}, 0
+            known, cells = self._known(cells)
             rows = [*self._unwritten, *_rows(pending, cells, pause)]
             self._unwritten = []
-            if rows:
+            written = 0
+            if rows or known[0].size:
                 try:
-                    self._write(rows, pause)
+                    written = self._write(rows, known, pause)
                 except Exception as exc:
+                    again = [*rows, *self._known_rows(known)]  # by key, while keys are known
                     if isinstance(exc, audit.DecisionLogGone):
-                        self._row_ids = {}  # insert them all again next time
-                    self._put_back(rows)
+                        self._row_ids, self._cell_rows, self._row_slots = {}, {}, 0
+                        self._row_minutes = set()
+                    self._put_back(again)
                     raise
             if time.monotonic() - self._pruned_at > PRUNE_EVERY:
                 self.prune()
-            return len(rows)
+            return written
 
-    def _write(self, rows: list[dict], pause: bool) -> None:
-        """One transaction: counts added to this worker's rows of the minute, new keys
-        inserted; their ids are kept once it commits."""
+    def _known(self, cells: dict[tuple, np.ndarray]) -> tuple[tuple, dict]:
+        """The raw tables' counts whose rows this worker already has, as (row ids, counts)
+        arrays, and the rest of the counts (the keys made for them, by _rows). A cell's
+        row is looked up by key once a minute (when the row is known: after the flush that
+        inserts it), then found by its id."""
+        ids, counts, rest = [], [], {}
+        for key, array in cells.items():
+            counted = np.flatnonzero(array)
+            rows = self._rows_for(key, len(array))
+            if rows is None:
+                rest[key] = array
+                continue
+            found = rows[counted]
+            missing = counted[found == 0]
+            if missing.size and key[0] in self._row_minutes:
+                # Look each up by key once: known from now on, or inserted.
+                minute, name, token_id, table = key
+                caller = _fit(name or f"token {token_id}", "caller")
+                get = self._row_ids.get
+                for cell in missing.tolist():
+                    rows[cell] = get(_row_key(minute, caller, table.decisions[cell]), 0)
+                found = rows[counted]
+            have = found != 0
+            if not have.all():
+                unknown = array.copy()
+                unknown[counted[have]] = 0
+                rest[key] = unknown
+            ids.append(found[have])
+            counts.append(array[counted[have]])
+        if not ids:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64)), rest
+        return (np.concatenate(ids), np.concatenate(counts)), rest
+
+    def _rows_for(self, key: tuple, size: int) -> np.ndarray | None:
+        """The array of row ids of a minute, caller and table, at least `size` long, or
+        None past MAX_SLOTS."""
+        rows = self._cell_rows.get(key)
+        if rows is not None and len(rows) >= size:
+            return rows
+        grow = size - (0 if rows is None else len(rows))
+        if self._row_slots + grow > MAX_SLOTS:
+            return None
+        bigger = np.zeros(size, np.int64)
+        if rows is not None:
+            bigger[:len(rows)] = rows
+        self._row_slots += grow
+        self._cell_rows[key] = bigger
+        return bigger
+
+    def _known_rows(self, known: tuple) -> list[dict]:
+        """Known rows' counts as rows to write again (a failed write), by their keys."""
+        by_id = {row_id: key for key, row_id in self._row_ids.items()}
+        out = []
+        for row_id, n in zip(known[0].tolist(), known[1].tolist(), strict=True):
+            key = by_id.get(row_id)
+            if key is not None:
+                minute, caller, field, purpose, channel, allowed, intensity = key
+                out.append({"minute": minute, "caller": caller, "field": field,
+                            "purpose": purpose, "channel": channel, "allowed": allowed,
+                            "intensity": intensity, "count": n})
+        return out
+
+    def _write(self, rows: list[dict], known: tuple, pause: bool) -> int:
+        """One transaction: counts added to this worker's rows of the minute (those of
+        `known` by id, the others found by key), new keys inserted; their ids are kept once
+        it commits."""
         added, new = [], {}
         for r in rows:
             key = (r["minute"], r["caller"], r["field"], r["purpose"], r["channel"],
@@ -351,6 +428,7 @@ class DecisionRecorder:
                 new.setdefault(r["minute"], []).append(key[1:] + (r["count"],))
             else:
                 added.append((row_id, r["count"]))
+        added = _summed(known, added)
         ids: dict[tuple, int] = {}
         with self.cat.engine.begin() as conn:
             for i in range(0, len(added), FLUSH_CHUNK):
@@ -365,10 +443,16 @@ class DecisionRecorder:
                     if pause:
                         sleep(0)
         # Only the minutes still being counted: a late count for an older one inserts.
-        since = datetime.fromtimestamp((int(_now()) // 60 - 1) * 60, UTC)
-        kept = {k: v for k, v in self._row_ids.items() if k[0] >= since}
-        kept.update((k, v) for k, v in ids.items() if k[0] >= since)
-        self._row_ids = kept
+        first = int(_now()) // 60 - 1
+        since = datetime.fromtimestamp(first * 60, UTC)
+        if min(self._row_minutes, default=first) < first:
+            self._row_ids = {k: v for k, v in self._row_ids.items() if k[0] >= since}
+            self._cell_rows = {k: v for k, v in self._cell_rows.items() if k[0] >= first}
+            self._row_slots = sum(len(v) for v in self._cell_rows.values())
+        self._row_ids.update((k, v) for k, v in ids.items() if k[0] >= since)
+        self._row_minutes = {int(k[0].timestamp()) // 60 for k in ids if k[0] >= since} | {
+            m for m in self._row_minutes if m >= first}
+        return len(added) + len(ids)
 
     def prune(self) -> int:
         self._pruned_at = time.monotonic()
@@ -459,6 +543,29 @@ def _rows(pending: dict[tuple, Bucket], cells: dict[tuple, np.ndarray] | None = 
              "intensity": intensity, "count": n}
             for (minute, caller, field, purpose, channel, allowed, intensity), n
             in totals.items()]
+
+
+def _row_key(minute: int, caller: str, d: Decision) -> tuple:
+    """A decision's row key as _write looks it up, made as _rows makes its rows."""
+    allowed, intensity = _outcome(d)
+    return (datetime.fromtimestamp(minute * 60, UTC), caller, _fit(str(d.field), "field"),
+            _fit(str(d.purpose), "purpose"), _fit(str(d.channel), "channel"), bool(allowed),
+            intensity)
+
+
+def _summed(known: tuple, added: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(row id, n) pairs, one per row: a row may be counted both by cell (several tables
+    of a minute share keys) and by key, and one UPDATE must see each row once."""
+    ids, counts = known
+    if added:
+        more = np.array(added, dtype=np.int64).reshape(-1, 2)
+        ids, counts = np.concatenate((ids, more[:, 0])), np.concatenate((counts, more[:, 1]))
+    if not ids.size:
+        return []
+    rows, where = np.unique(ids, return_inverse=True)
+    sums = np.zeros(len(rows), np.int64)
+    np.add.at(sums, where, counts)
+    return list(zip(rows.tolist(), sums.tolist(), strict=True))
 
 
 def enable(cat: Catalog) -> DecisionRecorder | None:

@@ -274,6 +274,34 @@ def test_raw_batches_are_counted_in_the_minute_they_were_made(demo_catalog, revi
         for m, n in ((0, 4), (1, 2), (2, 2))}
 
 
+def test_a_row_counted_by_cell_in_several_tables_and_by_key_adds_up(demo_catalog, reviewer,
+                                                                    monkeypatch):
+    """Once a cell's row is known, later flushes add to it by id (no key made): counts of
+    one row from two raw tables (two snapshots' worth in a minute) and from single checks
+    of the same key go in as one addition each flush, none lost; a new cell of a table
+    joins later (its row looked up by key, then by id)."""
+    clock, recorder, who = without_thread(demo_catalog, monkeypatch, "MAX_QUEUED", 10)
+    reqs = [(EMAIL, "service", "web"), (SIZE, "service", "web")]
+    one, first_ids = raw_table(demo_catalog.index, reqs)
+    two, second_ids = raw_table(demo_catalog.index, reqs)
+    for _ in range(4):
+        checks.record_ids(demo_catalog, who, one, cell_ids.pack(first_ids))
+        checks.record_ids(demo_catalog, who, two, cell_ids.pack(second_ids * 2))
+        checks.check(demo_catalog, who, EMAIL, "service", "web")
+        recorder.flush()
+    late = two.add(demo_catalog.index.check(EMAIL, "marketing.direct", "email"), b"{}")
+    checks.record_ids(demo_catalog, who, two, cell_ids.pack([late, *second_ids]))
+    recorder.flush()
+    checks.record_ids(demo_catalog, who, two, cell_ids.pack([late]))
+    recorder.flush()
+    assert rows(demo_catalog) == 3
+    minute = datetime.fromtimestamp(1_800_000_000 // 60 * 60, UTC)
+    assert counted(demo_catalog, reviewer) == {
+        (minute, "team-a", EMAIL, "service", "web"): 4 * 4 + 1,
+        (minute, "team-a", SIZE, "service", "web"): 4 * 3 + 1,
+        (minute, "team-a", EMAIL, "marketing.direct", "email"): 2}
+
+
 def test_a_minute_holds_one_row_per_key_and_worker(demo_catalog, reviewer, monkeypatch):
     """Flushes in the same minute add to the worker's row; another worker (recorder) has
     its own; the next minute starts new rows; a row deleted under the worker is written
