@@ -105,7 +105,7 @@ class DecisionRecorder:
         self._keys = 0
         self._slots = 0  # counts held in the raw tables' arrays (MAX_SLOTS)
         self._cells: dict[tuple, np.ndarray] = {}  # (minute, name, token id, table) -> counts
-        self._unwritten: list[dict] = []
+        self._unwritten: list[tuple] = []  # rows: a key (_row_key) and its count
         self._row_ids: dict[tuple, int] = {}  # this worker's rows of the last two minutes
         # The same rows' ids by raw table cell, per (minute, name, token id, table): a flush
         # adds a cell's count to its row with no key to build (_known). 0: not known yet.
@@ -370,10 +370,11 @@ class DecisionRecorder:
             if missing.size and key[0] in self._row_minutes:
                 # Look each up by key once: known from now on, or inserted.
                 minute, name, token_id, table = key
+                at = datetime.fromtimestamp(minute * 60, UTC)
                 caller = _fit(name or f"token {token_id}", "caller")
-                get = self._row_ids.get
+                get, decisions = self._row_ids.get, table.decisions
                 for cell in missing.tolist():
-                    rows[cell] = get(_row_key(minute, caller, table.decisions[cell]), 0)
+                    rows[cell] = get(_row_key(at, caller, decisions[cell]), 0)
                 found = rows[counted]
             have = found != 0
             if not have.all():
@@ -402,32 +403,23 @@ class DecisionRecorder:
         self._cell_rows[key] = bigger
         return bigger
 
-    def _known_rows(self, known: tuple) -> list[dict]:
+    def _known_rows(self, known: tuple) -> list[tuple]:
         """Known rows' counts as rows to write again (a failed write), by their keys."""
         by_id = {row_id: key for key, row_id in self._row_ids.items()}
-        out = []
-        for row_id, n in zip(known[0].tolist(), known[1].tolist(), strict=True):
-            key = by_id.get(row_id)
-            if key is not None:
-                minute, caller, field, purpose, channel, allowed, intensity = key
-                out.append({"minute": minute, "caller": caller, "field": field,
-                            "purpose": purpose, "channel": channel, "allowed": allowed,
-                            "intensity": intensity, "count": n})
-        return out
+        return [(*by_id[row_id], n) for row_id, n in _summed(known, []) if row_id in by_id]
 
-    def _write(self, rows: list[dict], known: tuple, pause: bool) -> int:
+    def _write(self, rows: list[tuple], known: tuple, pause: bool) -> int:
         """One transaction: counts added to this worker's rows of the minute (those of
         `known` by id, the others found by key), new keys inserted; their ids are kept once
         it commits."""
         added, new = [], {}
+        get = self._row_ids.get
         for r in rows:
-            key = (r["minute"], r["caller"], r["field"], r["purpose"], r["channel"],
-                   r["allowed"], r["intensity"])
-            row_id = self._row_ids.get(key)
+            row_id = get(r[:7])
             if row_id is None:
-                new.setdefault(r["minute"], []).append(key[1:] + (r["count"],))
+                new.setdefault(r[0], []).append(r[1:])
             else:
-                added.append((row_id, r["count"]))
+                added.append((row_id, r[7]))
         added = _summed(known, added)
         ids: dict[tuple, int] = {}
         with self.cat.engine.begin() as conn:
@@ -460,7 +452,7 @@ class DecisionRecorder:
         with self.cat.engine.begin() as conn:
             return audit.prune_decisions(conn=conn, before=cutoff)
 
-    def _put_back(self, rows: list[dict]) -> None:
+    def _put_back(self, rows: list[tuple]) -> None:
         """A failed write: keep its counts for the next round (bounded like any other)."""
         with self._lock:
             self._unwritten = rows[:self.max_keys]
@@ -517,9 +509,10 @@ class Bucket:
 
 
 def _rows(pending: dict[tuple, Bucket], cells: dict[tuple, np.ndarray] | None = None,
-          pause: bool = False) -> list[dict]:
+          pause: bool = False) -> list[tuple]:
     """Sum the buckets and the raw tables' arrays per key (equal decisions may be different
-    objects, in different tables) into rows."""
+    objects, in different tables) into rows: (minute, caller, field, purpose, channel,
+    allowed, intensity, count), the key as _row_key makes it."""
     totals: Counter = Counter()
     for (minute, name, token_id), bucket in pending.items():
         caller = _fit(name or f"token {token_id}", "caller")
@@ -537,20 +530,17 @@ def _rows(pending: dict[tuple, Bucket], cells: dict[tuple, np.ndarray] | None = 
             totals[(minute, caller, d.field, d.purpose, d.channel, *_outcome(d))] += n
         if pause:
             sleep(0)
-    return [{"minute": datetime.fromtimestamp(minute * 60, UTC), "caller": caller,
-             "field": _fit(str(field), "field"), "purpose": _fit(str(purpose), "purpose"),
-             "channel": _fit(str(channel), "channel"), "allowed": bool(allowed),
-             "intensity": intensity, "count": n}
+    at = {m: datetime.fromtimestamp(m * 60, UTC) for m in {k[0] for k in totals}}
+    return [(at[minute], caller, _fit(str(field), "field"), _fit(str(purpose), "purpose"),
+             _fit(str(channel), "channel"), bool(allowed), intensity, n)
             for (minute, caller, field, purpose, channel, allowed, intensity), n
             in totals.items()]
 
 
-def _row_key(minute: int, caller: str, d: Decision) -> tuple:
+def _row_key(at: datetime, caller: str, d: Decision) -> tuple:
     """A decision's row key as _write looks it up, made as _rows makes its rows."""
-    allowed, intensity = _outcome(d)
-    return (datetime.fromtimestamp(minute * 60, UTC), caller, _fit(str(d.field), "field"),
-            _fit(str(d.purpose), "purpose"), _fit(str(d.channel), "channel"), bool(allowed),
-            intensity)
+    return (at, caller, _fit(str(d.field), "field"), _fit(str(d.purpose), "purpose"),
+            _fit(str(d.channel), "channel"), bool(d.allowed), getattr(d, "intensity", None))
 
 
 def _summed(known: tuple, added: list[tuple[int, int]]) -> list[tuple[int, int]]:
