@@ -107,7 +107,8 @@ class Selection:
             out.append(cell_id)
         table.vector.add(tokens, new)
         _usage["entries"] += len(cells) - before
-        _usage["bytes"] += 250 * (len(cells) - before)
+        # ~250 bytes of dict entry, key and lists a cell, and its row in the vector table.
+        _usage["bytes"] += (250 + 3 * table.vector.width // 2) * (len(cells) - before)
         return table, out
 
     def one(self, d: Decision) -> bytes:

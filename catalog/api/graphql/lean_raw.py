@@ -5,12 +5,14 @@ three strings per request (orjson), a tuple per request, and hashing those fresh
 find each decision. Pipelines send the same shape every time (one document; its variables a
 list of {field, purpose, channel} objects written by a JSON encoder and perhaps an Int for
 atLeastRevision, as catalog.client sends), so here the body is
-only validated (msgspec, leaving each variable's value as its raw bytes), the request list is
-cut at its '"},{"field":"' separators, and each piece, bytes as it came
-('F","purpose":"P","channel":"C'), is looked up in the raw table of the snapshot and
-selection (lean_json.RawTable: the cell's id, and by id the answer's bytes), filled from the
-index, which keeps its decisions under exactly those bytes once it has answered them
-(CatalogIndex.check_many_raw, raw_keys).
+only validated (msgspec, leaving each variable's value as its raw bytes) and the request
+list is looked up whole in the raw table of the snapshot and selection (lean_json.RawTable):
+its tokens ('{"field":"F","purpose":"P","channel":"C"}') become cell ids in one pass of
+numpy (raw_cells.py), and by id the answers' bytes. What that pass leaves out (a request not
+answered before from this snapshot, a '}' in a name, a very long token) is cut at the
+'"},{"field":"' separators and each piece, bytes as it came ('F","purpose":"P","channel":
+"C'), looked up in the table's dict, filled from the index, which keeps its decisions under
+exactly those bytes once it has answered them (CatalogIndex.check_many_raw, raw_keys).
 
 Why cutting is sound: when every piece is a key, the list is '[{"field":"' + the keys
 joined by the separator + '"}]', which is exactly the JSON text of those requests, read one
