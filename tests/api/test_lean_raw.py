@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from catalog.api.app import create_app
 from catalog.api.graphql import lean_raw
+from catalog.api.graphql.raw_cells import RawCells
 from catalog.domain import index as index_module
 from catalog.services import decision_log, fields
 from catalog.services.auth import SYSTEM, create_token
@@ -115,6 +116,31 @@ async def test_the_raw_path_answers_as_graphql_does(clients, raw_hits, write):
     shuffled = write(REQUESTS[::-1])
     got, want = await answers(clients, shuffled)
     assert got == want and raw_hits == [len(REQUESTS)] * 2
+
+
+@pytest.mark.parametrize("write", [compact, spaced])
+async def test_the_vector_lookup_answers_and_the_dict_backs_it(clients, raw_hits, monkeypatch,
+                                                               write):
+    """A batch asked again is found whole by the vector lookup (raw_cells.py); when that
+    says it cannot, the table's dict answers the same."""
+    found: list[bool] = []
+    real = RawCells.lookup
+
+    def spy(self, listed, gap):
+        out = real(self, listed, gap)
+        found.append(out is not None)
+        return out
+
+    monkeypatch.setattr(RawCells, "lookup", spy)
+    body = write(REQUESTS)
+    await answers(clients, body)  # the general path answers, the index keeps the keys
+    got, want = await answers(clients, body)  # the dict's misses fill the raw table
+    assert got == want and found == [False] and raw_hits == [len(REQUESTS)]
+    got, want = await answers(clients, write(REQUESTS[::-1]))
+    assert got == want and found == [False, True] and raw_hits == [len(REQUESTS)] * 2
+    monkeypatch.setattr(RawCells, "lookup", lambda self, listed, gap: None)
+    got, want = await answers(clients, body)
+    assert got == want and raw_hits == [len(REQUESTS)] * 3
 
 
 @pytest.mark.parametrize("name", sorted(OTHERS))
