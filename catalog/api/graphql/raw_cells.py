@@ -129,8 +129,7 @@ class RawCells:
                 self._bits += 1
             self._rehash()
         else:
-            for cell, h in zip(at.tolist(), hashes.tolist(), strict=True):
-                self._place(cell, h)
+            self._place_all(at, hashes)
 
     def _pair(self, h):
         """The two slots a hash may sit in (cuckoo hashing: one or the other, never both),
@@ -140,18 +139,41 @@ class RawCells:
         mask = np.uint64((1 << bits) - 1)
         return first, first ^ ((h >> np.uint64(64 - 2 * bits)) & mask | np.uint64(1))
 
+    def _place_all(self, cells: np.ndarray, hashes: np.ndarray) -> None:
+        """Place cells: into free first slots, then free second slots, one cell per slot,
+        in numpy; the few left (their two slots taken) by cuckoo moves (_place)."""
+        values = (hashes & ~_ID_MASK) | cells.astype(np.uint64)
+        for choice in (0, 1):
+            if not len(cells):
+                return
+            at = self._pair(hashes)[choice]
+            free = np.flatnonzero(self._slots[at] == 0)
+            taken = free[np.unique(at[free], return_index=True)[1]]  # one cell a slot
+            self._slots[at[taken]] = values[taken]
+            left = np.ones(len(cells), bool)
+            left[taken] = False
+            cells, hashes, values = cells[left], hashes[left], values[left]
+        for cell, h in zip(cells.tolist(), hashes.tolist(), strict=True):
+            self._place(cell, h)
+
+    def _slots_of(self, h: int) -> tuple[int, int]:
+        """_pair for one hash, in Python ints (numpy scalars cost a microsecond each)."""
+        bits = self._bits
+        first = h >> (64 - bits)
+        return first, first ^ ((h >> (64 - 2 * bits)) & ((1 << bits) - 1) | 1)
+
     def _place(self, cell: int, h: int) -> None:
         """Cuckoo insertion: take one of the two slots, moving who sits there to its other
         slot, and so on. After MAX_KICKS moves (at most a third full, only three cells with
         one hash do that) the cell still out is left to the dict: lookups never find it."""
         slots, hashes = self._slots, self._hashes
-        value, at = (h & ~_ID_BITS_MASK) | cell, int(self._pair(np.uint64(h))[0])
+        value, at = (h & ~_ID_BITS_MASK) | cell, self._slots_of(h)[0]
         for _ in range(_MAX_KICKS):
             value, slots[at] = int(slots[at]), value
             if value == 0:
                 return
             held = value & _ID_BITS_MASK
-            one, two = (int(x) for x in self._pair(hashes[held]))
+            one, two = self._slots_of(int(hashes[held]))
             at = two if at == one else one
         held = value & _ID_BITS_MASK
         self._lengths[held] = 0
@@ -161,8 +183,7 @@ class RawCells:
     def _rehash(self) -> None:
         self._slots = np.zeros(1 << self._bits, np.uint64)
         cells = np.flatnonzero(self._lengths)
-        for cell, h in zip(cells.tolist(), self._hashes[cells].tolist(), strict=True):
-            self._place(cell, h)
+        self._place_all(cells, self._hashes[cells])
 
     def _grow_rows(self, need: int) -> None:
         size = max(need, 2 * len(self._lengths))
