@@ -19,9 +19,12 @@ the list, written by a JSON encoder, is read as what it is, '[' + tokens joined 
   that id (where it differs, the other slot's id is tried). So the hash only finds; it
   never decides which cell answers.
 
-Any doubt (a '}' inside a name cuts a token wrong, a token longer than the width or not
-kept yet, two hits for one token) and lookup() returns None: the caller splits the list
-and uses its dict (lean_raw.py), which also says which tokens to add here.
+Why a list that passes is exactly those requests: a kept token is the JSON text of one
+request object, as an encoder wrote it, and holds one '}', its last byte; '[' + such tokens
+joined by ',' or ', ' + ']' is JSON that reads only one way. Any doubt (a '}' inside a name
+cuts a token wrong, a token of MAX_WIDTH bytes or more, a token not kept yet, a third cell
+with one full hash) and lookup() returns None: the caller splits the list and uses its dict
+(lean_raw.py), which also says which tokens to add here.
 """
 
 from __future__ import annotations
