@@ -22,6 +22,7 @@ from catalog.api.graphql.context import Context, off_loop
 from catalog.api.graphql.documents import Documents, Refused
 from catalog.api.graphql.errors import formatted
 from catalog.api.graphql.lean import LeanExecutor
+from catalog.api.graphql.lean_one import OneChecks
 from catalog.api.graphql.schema import get_schema
 from catalog.api.http_rules import HeaderProblem, request_headers
 from catalog.api.lineage_ingest import lineage_endpoint
@@ -52,6 +53,7 @@ class GraphQLEndpoint:
         self.schema = get_schema(self.settings.introspection)
         self.documents = Documents(self.schema._schema, introspection=self.settings.introspection)
         self.lean = LeanExecutor(self.schema._schema) if lean else None
+        self.one = OneChecks(self) if lean else None
         self.metrics = None
 
     async def __call__(self, scope, receive, send) -> None:
@@ -90,6 +92,10 @@ class GraphQLEndpoint:
         out = lean_raw.answer(self, body, principal, scope, QUERY_KEY)
         if out is not None:  # the pipelines' checkMany, answered from its bytes
             return 200, out
+        if self.one is not None:
+            out = self.one.answer(body, principal, scope, QUERY_KEY)
+            if out is not None:  # the pipelines' single check, answered from its bytes
+                return 200, out
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -99,7 +105,10 @@ class GraphQLEndpoint:
         if problem:
             return 400, error_body("BAD_INPUT", problem)
         scope[QUERY_KEY] = payload["query"]
-        return 200, await self.execute(payload, principal)
+        out = await self.execute(payload, principal)
+        if self.one is not None:
+            self.one.learn(body, payload)
+        return 200, out
 
     async def authenticate(self, token: str):
         auth = self.catalog.authenticator

@@ -40,12 +40,17 @@ def check(cat: Catalog, principal: Principal, field: str, purpose: str, channel:
     so it stays out of the decision log and the overcrowding and spectrum figures."""
     precheck(principal)
     decision = _index(cat, index, at_least_revision, as_of).check(field, purpose, channel)
+    count(cat, principal, decision, logged)
+    return decision
+
+
+def count(cat: Catalog, principal: Principal, decision: Decision, logged: bool = True) -> None:
+    """What check() counts of a decision: the decision log's and /metrics' share."""
     recorder = getattr(cat, "decision_log", None)  # the server's; the CLI counts nothing
     if recorder is not None and logged:
         recorder.record_one(principal, decision)
     if cat.seen is not None:  # counted for /metrics off the request path (api/metrics.py)
         cat.seen.append(decision)
-    return decision
 
 
 def check_many(cat: Catalog, principal: Principal, requests: list[tuple[str, str, str]],
