@@ -119,6 +119,15 @@ async def test_a_spelling_is_kept_as_it_came(clients, hits):
     assert got == want and hits == [escaped]  # the plain spelling: not kept yet
 
 
+async def test_documents_the_general_path_refuses_are_not_kept(clients, hits):
+    wrong = orjson.dumps({"query": QUERY.replace("obligations", "nope"),
+                          "operationName": "Check", "variables": EMAIL})
+    for _ in range(2):
+        got, want = await answers(clients, wrong)
+        assert got == want and want["errors"]
+    assert hits == []
+
+
 async def test_unknown_names_are_never_kept(clients, hits):
     odd = {"field": "no.such.field", "purpose": "marketing.direct", "channel": "email"}
     for _ in range(3):
