@@ -4,9 +4,14 @@ response, that nothing internal leaks (no stack trace, no SQL, no driver names).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
+
+from catalog.api.app import create_app
+from catalog.services.auth import SYSTEM, create_token
 
 # Text that must never reach a caller: stack traces, SQL, the ORM/driver.
 LEAKS = ("Traceback", "sqlalchemy", "SELECT", 'File "', "psycopg", "sqlite3")
@@ -99,3 +104,29 @@ class Api:
 
 def codes(decision: dict) -> list[str]:
     return [r["code"] for r in decision["reasons"]]
+
+
+@asynccontextmanager
+async def served_and_reference(catalog, name: str) -> AsyncIterator[tuple]:
+    """The app as served (lean and from-bytes paths on) and the same catalog answered by
+    GraphQL execution alone (the reference), both with a pipeline token named `name`."""
+    token = create_token(catalog, SYSTEM, role="pipeline", name=name)[1]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    served = httpx.AsyncClient(transport=httpx.ASGITransport(
+        app=create_app(catalog, background_sync=False)), base_url="http://t",
+        headers=headers)
+    reference = httpx.AsyncClient(transport=httpx.ASGITransport(
+        app=create_app(catalog, background_sync=False, lean=False)), base_url="http://t",
+        headers=headers)
+    async with served, reference:
+        yield served, reference
+
+
+async def answers(clients: tuple, body: bytes) -> tuple[dict, dict]:
+    """The served app's and the reference's answers to one body (served_and_reference),
+    with the same status."""
+    served, reference = clients
+    got = await served.post("/graphql", content=body)
+    want = await reference.post("/graphql", content=body)
+    assert got.status_code == want.status_code
+    return got.json(), want.json()

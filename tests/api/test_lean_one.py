@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import orjson
 import pytest
+from api_helpers import answers, served_and_reference
 from sqlalchemy import text
 
-from catalog.api.app import create_app
 from catalog.api.graphql.lean_one import OneChecks
 from catalog.services import decision_log
-from catalog.services.auth import SYSTEM, create_token
 
 pytestmark = pytest.mark.anyio
 
@@ -49,24 +47,8 @@ def hits(monkeypatch) -> list[bytes]:
 
 @pytest.fixture
 async def clients(demo_catalog):
-    token = create_token(demo_catalog, SYSTEM, role="pipeline", name="one-test")[1]
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    served = httpx.AsyncClient(transport=httpx.ASGITransport(
-        app=create_app(demo_catalog, background_sync=False)), base_url="http://t",
-        headers=headers)
-    reference = httpx.AsyncClient(transport=httpx.ASGITransport(
-        app=create_app(demo_catalog, background_sync=False, lean=False)), base_url="http://t",
-        headers=headers)
-    async with served, reference:
-        yield served, reference
-
-
-async def answers(clients, data: bytes) -> tuple[dict, dict]:
-    served, reference = clients
-    got = await served.post("/graphql", content=data)
-    want = await reference.post("/graphql", content=data)
-    assert got.status_code == want.status_code
-    return got.json(), want.json()
+    async with served_and_reference(demo_catalog, "one-test") as pair:
+        yield pair
 
 
 async def test_a_check_asked_again_is_answered_from_its_bytes(clients, hits):

@@ -9,6 +9,7 @@ import json
 import httpx
 import orjson
 import pytest
+from api_helpers import answers, served_and_reference
 from sqlalchemy import text
 
 from catalog.api.app import create_app
@@ -81,24 +82,8 @@ def raw_hits(monkeypatch) -> list[int]:
 async def clients(demo_catalog):
     """The app as served (lean and raw paths on) and the same catalog with GraphQL execution
     alone (the reference), with a pipeline token."""
-    token = create_token(demo_catalog, SYSTEM, role="pipeline", name="raw-test")[1]
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    served = httpx.AsyncClient(transport=httpx.ASGITransport(
-        app=create_app(demo_catalog, background_sync=False)), base_url="http://t",
-        headers=headers)
-    reference = httpx.AsyncClient(transport=httpx.ASGITransport(
-        app=create_app(demo_catalog, background_sync=False, lean=False)), base_url="http://t",
-        headers=headers)
-    async with served, reference:
-        yield served, reference
-
-
-async def answers(clients, body: bytes) -> tuple[dict, dict]:
-    served, reference = clients
-    got = await served.post("/graphql", content=body)
-    want = await reference.post("/graphql", content=body)
-    assert got.status_code == want.status_code
-    return got.json(), want.json()
+    async with served_and_reference(demo_catalog, "raw-test") as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("write", [compact, spaced])
