@@ -19,6 +19,8 @@ pytestmark = pytest.mark.anyio
 QUERY = ("query Check($field: String!, $purpose: String!, $channel: String!) { "
          "check(field: $field, purpose: $purpose, channel: $channel) "
          "{ allowed revision reasons { code rule } obligations } }")
+AS_OF_QUERY = QUERY.replace("$channel: String!)", "$channel: String!, $asOf: AsOf)").replace(
+    "channel: $channel)", "channel: $channel, asOf: $asOf)")
 EMAIL = {"field": "crm.customers.email", "purpose": "marketing.direct", "channel": "email"}
 SCORE = {"field": "ml.scores.pregnancy_likelihood", "purpose": "marketing.direct",
          "channel": "push"}
@@ -66,7 +68,8 @@ async def test_a_check_asked_again_is_answered_from_its_bytes(clients, hits):
 
 
 @pytest.mark.parametrize("name", ["spaced", "keys in another order", "an extra variable",
-                                  "an extra key", "another operation name", "asOf"])
+                                  "an extra key", "another operation name", "asOf null",
+                                  "asOf time"])
 async def test_other_shapes_take_the_general_path(clients, hits, name):
     await answers(clients, body(EMAIL))
     await answers(clients, body(EMAIL))
@@ -79,10 +82,11 @@ async def test_other_shapes_take_the_general_path(clients, hits, name):
         "an extra variable": body({**EMAIL, "x": 1}),
         "an extra key": body(EMAIL, extensions={"a": 1}),
         "another operation name": body(EMAIL).replace(b'"Check"', b'"Other"'),
-        "asOf": orjson.dumps({"query": QUERY.replace(
-            "$channel: String!)", "$channel: String!, $asOf: AsOf)").replace(
-            "channel: $channel)", "channel: $channel, asOf: $asOf)"),
-            "variables": {**EMAIL, "asOf": None}}),
+        "asOf null": orjson.dumps({"query": AS_OF_QUERY, "operationName": "Check",
+                                   "variables": {**EMAIL, "asOf": None}}),
+        "asOf time": orjson.dumps({"query": AS_OF_QUERY, "operationName": "Check",
+                                   "variables": {**EMAIL, "asOf": {
+                                       "time": "2030-01-01T00:00:00Z"}}}),
     }
     for _ in range(2):
         got, want = await answers(clients, others[name])
@@ -108,6 +112,31 @@ async def test_documents_the_general_path_refuses_are_not_kept(clients, hits):
         got, want = await answers(clients, wrong)
         assert got == want and want["errors"]
     assert hits == []
+
+
+async def test_as_of_checks_are_kept_apart_and_outlive_writes(api, clients, hits):
+    """A check at asOf {revision: r} asked again is answered from its bytes, before and
+    after later writes (the catalog at r does not change), and never for a document that
+    does not take asOf, nor a current one for a document that does."""
+    revision = await api.revision()
+    past = orjson.dumps({"query": AS_OF_QUERY, "operationName": "Check",
+                         "variables": {**EMAIL, "asOf": {"revision": revision}}})
+    for _ in range(2):
+        got, want = await answers(clients, past)
+        assert got == want and got["data"]["check"]["revision"] == revision
+    assert hits == [past]
+    await api.data('mutation { grantPurpose(field: "crm.customers.email", '
+                   'grant: {purpose: "analytics", channels: ["web"]}) { name } }')
+    got, want = await answers(clients, past)
+    assert got == want and got["data"]["check"]["revision"] == revision
+    assert hits == [past, past]
+    # the as-of request under the current document's prefix, and the other way round
+    crossed = body(EMAIL)[:-2] + b',"asOf":{"revision":%d}}}' % revision
+    now = orjson.dumps({"query": AS_OF_QUERY, "operationName": "Check", "variables": EMAIL})
+    for odd in (crossed, now, crossed, now):
+        got, want = await answers(clients, odd)
+        assert got == want
+    assert hits == [past, past]
 
 
 async def test_unknown_names_are_never_kept(clients, hits):
