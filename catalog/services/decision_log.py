@@ -149,9 +149,9 @@ class DecisionRecorder:
         batches (a few hundred KB at a time). Past MAX_SLOTS, their ids are counted as
         decisions."""
         table = key[3]
-        counts = self._cells.get(key)
-        if counts is None or len(counts) < table.size:
-            counts = self._grown(key, counts, table.size)
+        counts, added = _at_least(self._cells, key, table.size, self._slots,
+                                  room=table.size // 4)  # room: the table grows
+        self._slots += added
         if counts is not None:
             for i in range(0, len(blobs), IDS_CHUNK):
                 ids = cell_ids.ids_of(b"".join(blobs[i:i + IDS_CHUNK]))
@@ -162,18 +162,6 @@ class DecisionRecorder:
             decisions = list(map(table.decisions.__getitem__, cell_ids.ids_of(packed).tolist()))
             for i in range(0, len(decisions), CHUNK):
                 self._count(bucket, decisions[i:i + CHUNK])
-
-    def _grown(self, key: tuple, counts, size: int):
-        """The key's array of counts, at least `size` long, or None past MAX_SLOTS."""
-        grow = size - (0 if counts is None else len(counts))
-        if self._slots + grow > MAX_SLOTS:
-            return None
-        bigger = np.zeros(size + size // 4, dtype=np.int64)  # room: the table grows
-        if counts is not None:
-            bigger[:len(counts)] = counts
-        self._slots += len(bigger) - (0 if counts is None else len(counts))
-        self._cells[key] = bigger
-        return bigger
 
     def record_one(self, principal: Principal, decision: Decision) -> None:
         """A single check: queued for the thread to count (see the module's docstring)."""
@@ -390,18 +378,9 @@ class DecisionRecorder:
     def _rows_for(self, key: tuple, size: int) -> np.ndarray | None:
         """The array of row ids of a minute, caller and table, at least `size` long, or
         None past MAX_SLOTS."""
-        rows = self._cell_rows.get(key)
-        if rows is not None and len(rows) >= size:
-            return rows
-        grow = size - (0 if rows is None else len(rows))
-        if self._row_slots + grow > MAX_SLOTS:
-            return None
-        bigger = np.zeros(size, np.int64)
-        if rows is not None:
-            bigger[:len(rows)] = rows
-        self._row_slots += grow
-        self._cell_rows[key] = bigger
-        return bigger
+        rows, added = _at_least(self._cell_rows, key, size, self._row_slots)
+        self._row_slots += added
+        return rows
 
     def _known_rows(self, known: tuple) -> list[tuple]:
         """Known rows' counts as rows to write again (a failed write), by their keys."""
@@ -531,16 +510,38 @@ def _rows(pending: dict[tuple, Bucket], cells: dict[tuple, np.ndarray] | None = 
         if pause:
             sleep(0)
     at = {m: datetime.fromtimestamp(m * 60, UTC) for m in {k[0] for k in totals}}
-    return [(at[minute], caller, _fit(str(field), "field"), _fit(str(purpose), "purpose"),
-             _fit(str(channel), "channel"), bool(allowed), intensity, n)
-            for (minute, caller, field, purpose, channel, allowed, intensity), n
-            in totals.items()]
+    return [(*_key(at[minute], *rest), n) for (minute, *rest), n in totals.items()]
 
 
 def _row_key(at: datetime, caller: str, d: Decision) -> tuple:
-    """A decision's row key as _write looks it up, made as _rows makes its rows."""
-    return (at, caller, _fit(str(d.field), "field"), _fit(str(d.purpose), "purpose"),
-            _fit(str(d.channel), "channel"), bool(d.allowed), getattr(d, "intensity", None))
+    """A decision's row key, as _write looks it up."""
+    return _key(at, caller, d.field, d.purpose, d.channel, d.allowed,
+                getattr(d, "intensity", None))  # _outcome(d), without a call per cell
+
+
+def _key(at: datetime, caller: str, field, purpose, channel, allowed, intensity) -> tuple:
+    """A row's key: (minute, caller, field, purpose, channel, allowed, intensity), names cut
+    to their columns' widths. The one place keys are made: a row inserted under one is found
+    again by the same."""
+    return (at, caller, _fit(str(field), "field"), _fit(str(purpose), "purpose"),
+            _fit(str(channel), "channel"), bool(allowed), intensity)
+
+
+def _at_least(arrays: dict, key, size: int, used: int,
+              room: int = 0) -> tuple[np.ndarray | None, int]:
+    """arrays[key], grown (zeros, with `room` more) when shorter than `size`, and how many
+    slots that added; (None, 0) when growing to `size` would pass MAX_SLOTS with `used`."""
+    old = arrays.get(key)
+    have = 0 if old is None else len(old)
+    if have >= size:
+        return old, 0
+    if used + size - have > MAX_SLOTS:
+        return None, 0
+    bigger = np.zeros(size + room, dtype=np.int64)
+    if old is not None:
+        bigger[:have] = old
+    arrays[key] = bigger
+    return bigger, len(bigger) - have
 
 
 def _summed(known: tuple, added: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -52,8 +52,10 @@ class OneChecks:
 
     def answer(self, body: bytes, principal, scope: dict, query_key: str) -> bytes | None:
         """The response body for a single check seen before in this shape, or None."""
+        if len(body) > MAX_BODY or body[-2:] != b"}}":
+            return None
         cut = body.find(MARK)
-        if cut < 0 or len(body) > MAX_BODY or body[-2:] != b"}}":
+        if cut < 0:
             return None
         kept = self.prefixes.get(body[:cut])
         if kept is None:
@@ -80,9 +82,11 @@ class OneChecks:
     def learn(self, body: bytes, payload: dict) -> None:
         """After the general path answered `body`: keep its prefix and piece when it is a
         pipeline's single check in the shape answer() reads."""
-        cut = body.find(MARK)
         endpoint = self.endpoint
-        if cut < 0 or len(body) > MAX_BODY or body[-2:] != b"}}" or endpoint.lean is None:
+        if len(body) > MAX_BODY or body[-2:] != b"}}" or endpoint.lean is None:
+            return
+        cut = body.find(MARK)
+        if cut < 0:
             return
         if set(payload) - {"query", "operationName", "variables"}:
             return
